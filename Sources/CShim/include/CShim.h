@@ -1,0 +1,9 @@
+/* Umbrella header of the CShim module (imported by Swift as `CShim`). */
+#ifndef FIRMVISOR_CSHIM_H
+#define FIRMVISOR_CSHIM_H
+
+#include "csr.h"
+#include "mmio.h"
+#include "frame.h"
+
+#endif /* FIRMVISOR_CSHIM_H */

@@ -1,0 +1,72 @@
+/*
+ * The per-hart trap frame shared by trap.S / start.S and Swift.
+ *
+ * mscratch holds the current hart's frame whenever the guest runs (and while
+ * the monitor runs, too: trap.S puts it back before calling Swift).
+ *
+ * This header is also included by the assembly files: the C part is hidden
+ * from the assembler, the FRAME_* offsets are shared and checked below.
+ */
+#ifndef FIRMVISOR_FRAME_H
+#define FIRMVISOR_FRAME_H
+
+#define FIRMVISOR_MAX_HARTS    8
+#define FIRMVISOR_STACK_SIZE   0x4000      /* 16 KiB per hart, see monitor.ld */
+
+#define FRAME_X(n)             ((n) * 8)   /* guest x0..x31, x0 unused */
+#define FRAME_MONITOR_SP       256
+#define FRAME_HARTID           264
+#define FRAME_SCRATCH          272
+#define FRAME_SIZE             320
+
+#ifndef __ASSEMBLER__
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct firmvisor_frame {
+    uint64_t x[32];        /* guest x0..x31, x[0] unused; offset 0 */
+    uint64_t monitor_sp;   /* offset 256: top of this hart's monitor stack */
+    uint64_t hartid;       /* offset 264 */
+    uint64_t scratch[6];   /* offset 272..: free for Swift use */
+} firmvisor_frame;
+
+_Static_assert(offsetof(firmvisor_frame, x) == FRAME_X(0), "frame.x");
+_Static_assert(offsetof(firmvisor_frame, x[2]) == FRAME_X(2), "frame.x[2]");
+_Static_assert(offsetof(firmvisor_frame, x[31]) == FRAME_X(31), "frame.x[31]");
+_Static_assert(offsetof(firmvisor_frame, monitor_sp) == FRAME_MONITOR_SP, "frame.monitor_sp");
+_Static_assert(offsetof(firmvisor_frame, hartid) == FRAME_HARTID, "frame.hartid");
+_Static_assert(offsetof(firmvisor_frame, scratch) == FRAME_SCRATCH, "frame.scratch");
+_Static_assert(sizeof(firmvisor_frame) == FRAME_SIZE, "frame size");
+
+#if defined(__riscv)
+
+/*
+ * Restore the guest registers from `f` (mscratch <- f) and `mret`.
+ * mepc and mstatus (MPP, MPIE) must already hold the guest's pc and mode.
+ */
+void firmvisor_enter_guest(firmvisor_frame *f) __attribute__((noreturn));
+
+/* The frame of `hartid` (< FIRMVISOR_MAX_HARTS), or NULL. */
+firmvisor_frame *firmvisor_frame_for_hart(uint64_t hartid);
+
+/* The trap vector installed in mtvec (direct mode); not callable. */
+void firmvisor_trap_entry(void);
+
+/* Linker symbols: first byte of the image, end of everything incl. stacks. */
+uint64_t firmvisor_monitor_start(void);
+uint64_t firmvisor_monitor_end(void);
+
+/*
+ * Provided by Swift (@_cdecl), called from assembly; not declared here so
+ * the Swift definitions do not clash with an imported declaration:
+ *   void firmvisor_hart_entry(uint64_t hartid, uint64_t fdt, uint64_t dyninfo,
+ *                             uint64_t is_cold_boot);      // never returns
+ *   void firmvisor_trap(firmvisor_frame *frame);           // sets mepc/mstatus
+ */
+
+#endif /* __riscv */
+
+#endif /* __ASSEMBLER__ */
+
+#endif /* FIRMVISOR_FRAME_H */
