@@ -1,0 +1,85 @@
+extension VirtualHart {
+    /// Takes a trap into virtual M-mode exactly as the hardware would
+    /// (privileged specification, "Machine Trap Delegation Registers" and
+    /// "Machine Status Register": trap entry): `mepc`, `mcause`, `mtval` are
+    /// written, `MPIE <- MIE`, `MIE <- 0`, `MPP <- previous mode`, the mode
+    /// becomes M, and the returned pc is the `mtvec` target.
+    ///
+    /// - Parameters:
+    ///   - cause: the exception or interrupt.
+    ///   - value: the value for `mtval` (0 when the cause defines none).
+    ///   - pc: the address of the interrupted or faulting instruction.
+    /// - Returns: the pc at which the firmware continues.
+    public mutating func takeTrap(_ cause: TrapCause, value: UInt64, pc: UInt64) -> UInt64 {
+        mepc = pc & masks.epcWritable
+        mcause = cause.mcause
+        mtval = value
+        if configuration.hasHypervisor {
+            // The payload never runs with V = 1 under this monitor's world
+            // switch, so the trap comes from V = 0: MPV = 0, GVA = 0.
+            mstatus.remove([.mpv, .gva])
+            mtinst = 0
+            mtval2 = 0
+        }
+        if mstatus.contains(.mie) { mstatus.insert(.mpie) } else { mstatus.remove(.mpie) }
+        mstatus.remove(.mie)
+        mstatus.mpp = mode
+        mode = .machine
+        return TrapVector.target(tvec: mtvec, cause: cause)
+    }
+
+    /// `mret` in virtual M-mode ("Trap-Return Instructions"): `MIE <- MPIE`,
+    /// `MPIE <- 1`, mode `<- MPP`, `MPP <- U`, and `MPRV <- 0` when the new
+    /// mode is below M. Returns the new pc, `mepc`.
+    public mutating func returnFromMachineTrap() -> UInt64 {
+        let target = mstatus.mpp
+        if mstatus.contains(.mpie) { mstatus.insert(.mie) } else { mstatus.remove(.mie) }
+        mstatus.insert(.mpie)
+        mstatus.mpp = .user
+        if target != .machine { mstatus.remove(.mprv) }
+        mstatus.remove(.mpv)
+        mode = target
+        return mepc & masks.epcWritable
+    }
+
+    /// `sret` executed in virtual M-mode or S-mode: `SIE <- SPIE`, `SPIE <- 1`,
+    /// mode `<- SPP`, `SPP <- U`, `MPRV <- 0` (the new mode is below M).
+    /// Returns the new pc, `sepc`.
+    public mutating func returnFromSupervisorTrap() -> UInt64 {
+        let target = mstatus.spp
+        if mstatus.contains(.spie) { mstatus.insert(.sie) } else { mstatus.remove(.sie) }
+        mstatus.insert(.spie)
+        mstatus.spp = .user
+        mstatus.remove(.mprv)
+        mode = target
+        return sepc & masks.epcWritable
+    }
+
+    /// The M-level interrupt that virtual M-mode must take now, if any
+    /// ("Machine Interrupt Registers"): pending and enabled, not delegated,
+    /// and either the hart runs below M or `mstatus.MIE` is set. Delegated
+    /// (S-level) interrupts never target virtual M-mode, because `mideleg`
+    /// forces them to S. Priority MEI > MSI > MTI.
+    @inlinable
+    public var pendingMachineInterrupt: Interrupt? {
+        guard mode < .machine || mstatus.contains(.mie) else { return nil }
+        let ready = mipDevices.intersection(mie).intersection(.machineLevel).subtracting(mideleg)
+        return Interrupt.highestPriority(in: ready)
+    }
+
+    /// Injects ``pendingMachineInterrupt`` if there is one; returns the pc to
+    /// resume at (the trap vector, or `pc` unchanged). Called before every
+    /// return to a guest, which covers every CSR write, `mret` and device
+    /// access that could have made an interrupt takeable.
+    @inlinable
+    public mutating func injectPendingInterrupt(pc: UInt64) -> UInt64 {
+        guard let interrupt = pendingMachineInterrupt else { return pc }
+        return takeTrap(.interrupt(interrupt), value: 0, pc: pc)
+    }
+
+    /// True when `wfi` may complete: some interrupt is pending and enabled,
+    /// whatever `mstatus.MIE`/`SIE` and `mideleg` say ("Wait for Interrupt").
+    public func wfiMayComplete<E: HartEnvironment>(environment env: inout E) -> Bool {
+        !mip(environment: &env).intersection(mie).isEmpty
+    }
+}
