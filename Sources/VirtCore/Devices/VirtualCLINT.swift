@@ -1,0 +1,213 @@
+/// What a firmware write to the virtual CLINT changed, so that the monitor
+/// knows which real resource to update.
+///
+/// Not called `none` on purpose: ``VirtualCLINT/write(offset:width:value:)``
+/// returns an optional, and `.none` would silently mean "unsupported access".
+public enum CLINTWrite: Equatable, Sendable {
+    /// `msip[hart]` changed (ACLINT specification, "MSIP Registers"): the
+    /// virtual MSIP of `hart` must be re-evaluated, which is an IPI to that
+    /// hart when it is not the one that wrote.
+    case msip(hart: Int)
+    /// `mtimecmp[hart]` changed (ACLINT specification, "MTIMECMP Registers"):
+    /// the real timer of `hart` must be reprogrammed and its virtual MTIP
+    /// re-evaluated.
+    case mtimecmp(hart: Int)
+    /// A write to `mtime` (ACLINT specification, "MTIME Register"). The model
+    /// stores nothing: the virtual `mtime` is always the real one, which the
+    /// monitor cannot move without disturbing the payload's `time`. The
+    /// monitor drops the write and reports that it did.
+    case mtime
+    /// A legal write that changed no state: the value already held, or only
+    /// read-only-zero bits (`msip` bits 31:1) differed.
+    case unchanged
+}
+
+/// The firmware's view of the CLINT: one ACLINT MSWI device followed by one
+/// ACLINT MTIMER device, laid out as the SiFive CLINT on QEMU `virt`
+/// (ACLINT specification, "Backward Compatibility With SiFive CLINT").
+///
+/// | offset | register | access |
+/// |---|---|---|
+/// | `4h` | `msip[h]` ("MSIP Registers"): bit 0, bits 31:1 read 0 | 32-bit |
+/// | `0x4000 + 8h` | `mtimecmp[h]` ("MTIMECMP Registers") | 64-bit, or 32-bit to either half |
+/// | `0xBFF8` | `mtime` ("MTIME Register") | 64-bit, or 32-bit to either half |
+///
+/// Every other offset, width or alignment, and every hart index at or above
+/// ``harts``, is not supported: `read` and `write` answer `nil` and the
+/// monitor injects an access fault. Both are total functions of their input.
+///
+/// The model holds no clock: reads of `mtime` return the real time the
+/// monitor passes in, and `mtime` writes are reported (``CLINTWrite/mtime``)
+/// but not stored.
+///
+/// Reset values: `msip` is 0 (ACLINT, "MSIP Registers"); `mtimecmp` is all
+/// ones (``resetMTimeCmp``). The ACLINT specification leaves `mtimecmp`
+/// unknown at reset ("MTIMECMP Registers"); all ones means no machine timer
+/// interrupt is pending before the firmware programs a deadline, whatever
+/// `mtime` is. Documented difference: QEMU (`hw/intc/riscv_aclint.c`,
+/// 7.1 onwards including 7.2) allocates `timecmp` zeroed, so natively
+/// `mtimecmp` reads 0 before the first write; a differential test must not
+/// compare `mtimecmp` before the firmware has written it.
+public struct VirtualCLINT: Sendable {
+    /// The largest number of harts the model serves.
+    public static let maximumHarts = 8
+
+    /// Offset of `msip[0]` (ACLINT MSWI, "Register Map").
+    public static let msipOffset: UInt64 = 0x0000
+    /// Offset of `mtimecmp[0]`: the MTIMER device starts at 0x4000 in the
+    /// SiFive CLINT layout (ACLINT, "Backward Compatibility With SiFive CLINT").
+    public static let mtimecmpOffset: UInt64 = 0x4000
+    /// Offset of `mtime`: 0x4000 + 0x7FF8 (ACLINT MTIMER, "Register Map").
+    public static let mtimeOffset: UInt64 = 0xBFF8
+    /// Size of the CLINT region on QEMU `virt`.
+    public static let size: UInt64 = 0x1_0000
+    /// The value of every `mtimecmp` after reset: never reached, so no timer
+    /// interrupt before the firmware programs one.
+    public static let resetMTimeCmp: UInt64 = .max
+
+    /// The number of harts, clamped to `1...maximumHarts`.
+    public let harts: Int
+    /// `msip[h]` bit 0 of every hart, as a bitmap (bit h = hart h).
+    private var msipBits: UInt8 = 0
+    /// `mtimecmp[h]` of every hart.
+    private var deadlines: InlineArray<8, UInt64>
+
+    /// A CLINT serving `harts` harts (clamped to `1...maximumHarts`), in its
+    /// reset state.
+    public init(harts: Int) {
+        self.harts = min(max(harts, 1), VirtualCLINT.maximumHarts)
+        self.deadlines = InlineArray(repeating: VirtualCLINT.resetMTimeCmp)
+    }
+
+    // MARK: Monitor side
+
+    /// `msip[hart]` bit 0 (ACLINT, "MSIP Registers"); false for a hart that
+    /// does not exist.
+    public func msip(hart: Int) -> Bool {
+        guard isHart(hart) else { return false }
+        return msipBits & (1 << UInt8(hart)) != 0
+    }
+
+    /// Sets `msip[hart]` directly, as the monitor does for an IPI it emulates
+    /// itself; ignored for a hart that does not exist.
+    public mutating func setMSIP(hart: Int, _ pending: Bool) {
+        guard isHart(hart) else { return }
+        if pending {
+            msipBits |= 1 << UInt8(hart)
+        } else {
+            msipBits &= ~(1 << UInt8(hart))
+        }
+    }
+
+    /// `mtimecmp[hart]` (ACLINT, "MTIMECMP Registers"); ``resetMTimeCmp`` for
+    /// a hart that does not exist.
+    public func mtimecmp(hart: Int) -> UInt64 {
+        guard isHart(hart) else { return VirtualCLINT.resetMTimeCmp }
+        return deadlines[hart]
+    }
+
+    /// The virtual MTIP of `hart` at real time `time`: pending whenever
+    /// `mtime >= mtimecmp`, unsigned (ACLINT, "MTIMECMP Registers"); false
+    /// for a hart that does not exist.
+    public func mtip(hart: Int, time: UInt64) -> Bool {
+        guard isHart(hart) else { return false }
+        return time >= deadlines[hart]
+    }
+
+    // MARK: Firmware side (MMIO)
+
+    /// Emulates a firmware load of `width` bytes at `offset` from the CLINT
+    /// base; `time` is the real `mtime`.
+    ///
+    /// Returns the value zero-extended to 64 bits, or `nil` when the access
+    /// is not supported (width not 4 or 8, unaligned, a hole, a 64-bit access
+    /// to `msip`, or a hart index at or above ``harts``).
+    public func read(offset: UInt64, width: Int, time: UInt64) -> UInt64? {
+        guard let register = decode(offset: offset, width: width) else { return nil }
+        switch register {
+        case .msip(let hart):
+            return msip(hart: hart) ? 1 : 0
+        case .mtimecmp(let hart, let part):
+            return part.extract(from: deadlines[hart])
+        case .mtime(let part):
+            return part.extract(from: time)
+        }
+    }
+
+    /// Emulates a firmware store of the low `width` bytes of `value` at
+    /// `offset` from the CLINT base.
+    ///
+    /// Returns what changed (see ``CLINTWrite``), or `nil` when the access is
+    /// not supported (same rules as ``read(offset:width:time:)``). A 32-bit
+    /// store to one half of `mtimecmp` keeps the other half.
+    public mutating func write(offset: UInt64, width: Int, value: UInt64) -> CLINTWrite? {
+        guard let register = decode(offset: offset, width: width) else { return nil }
+        switch register {
+        case .msip(let hart):
+            // WARL, bits 31:1 tied to zero.
+            let pending = value & 1 != 0
+            if pending == msip(hart: hart) { return .unchanged }
+            setMSIP(hart: hart, pending)
+            return .msip(hart: hart)
+        case .mtimecmp(let hart, let part):
+            let new = part.insert(value, into: deadlines[hart])
+            if new == deadlines[hart] { return .unchanged }
+            deadlines[hart] = new
+            return .mtimecmp(hart: hart)
+        case .mtime:
+            return .mtime
+        }
+    }
+
+    // MARK: Decoding
+
+    /// Which bytes of a 64-bit register an access covers.
+    private enum Part {
+        case whole, low, high
+
+        func extract(from register: UInt64) -> UInt64 {
+            switch self {
+            case .whole: return register
+            case .low: return register & 0xFFFF_FFFF
+            case .high: return register >> 32
+            }
+        }
+
+        func insert(_ value: UInt64, into register: UInt64) -> UInt64 {
+            switch self {
+            case .whole: return value
+            case .low: return (register & ~0xFFFF_FFFF) | (value & 0xFFFF_FFFF)
+            case .high: return (register & 0xFFFF_FFFF) | (value << 32)
+            }
+        }
+    }
+
+    private enum Register {
+        case msip(hart: Int)
+        case mtimecmp(hart: Int, Part)
+        case mtime(Part)
+    }
+
+    private func isHart(_ hart: Int) -> Bool {
+        hart >= 0 && hart < harts
+    }
+
+    /// The register an access reaches, or nil when it is not supported.
+    private func decode(offset: UInt64, width: Int) -> Register? {
+        guard width == 4 || width == 8, offset & UInt64(width - 1) == 0 else { return nil }
+        let part: Part = width == 8 ? .whole : (offset & 4 == 0 ? .low : .high)
+        if offset < VirtualCLINT.mtimecmpOffset {
+            guard width == 4 else { return nil }
+            let hart = Int(offset / 4)
+            return isHart(hart) ? .msip(hart: hart) : nil
+        }
+        if offset < VirtualCLINT.mtimeOffset {
+            let hart = Int((offset - VirtualCLINT.mtimecmpOffset) / 8)
+            return isHart(hart) ? .mtimecmp(hart: hart, part) : nil
+        }
+        if offset < VirtualCLINT.mtimeOffset + 8 {
+            return .mtime(part)
+        }
+        return nil
+    }
+}
