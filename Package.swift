@@ -39,7 +39,8 @@ let package = Package(
             dependencies: [
                 "Platform", "VirtCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -18,3 +18,19 @@ uint64_t firmvisor_monitor_start(void) { return (uint64_t)(uintptr_t)__monitor_s
 uint64_t firmvisor_monitor_end(void) { return (uint64_t)(uintptr_t)__monitor_end; }
 
 #endif /* __riscv */
+
+#include "sync.h"
+
+#if defined(__riscv)
+
+static uint8_t hart_storage[FIRMVISOR_MAX_HARTS][FIRMVISOR_HART_STORAGE] __attribute__((aligned(64)));
+static uint8_t machine_storage[FIRMVISOR_MACHINE_STORAGE] __attribute__((aligned(64)));
+static volatile uint32_t machine_lock;
+
+void *firmvisor_hart_storage(uint64_t hartid) {
+    return hartid < FIRMVISOR_MAX_HARTS ? hart_storage[hartid] : (void *)0;
+}
+void *firmvisor_machine_storage(void) { return machine_storage; }
+volatile uint32_t *firmvisor_machine_lock(void) { return &machine_lock; }
+
+#endif /* __riscv */

@@ -5,5 +5,6 @@
 #include "csr.h"
 #include "mmio.h"
 #include "frame.h"
+#include "sync.h"
 
 #endif /* FIRMVISOR_CSHIM_H */

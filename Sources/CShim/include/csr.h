@@ -102,6 +102,32 @@ FIRMVISOR_CSR_RW(pmpaddr13, pmpaddr13)
 FIRMVISOR_CSR_RW(pmpaddr14, pmpaddr14)
 FIRMVISOR_CSR_RW(pmpaddr15, pmpaddr15)
 
+/* Hypervisor extension: the payload's state, passed through for the firmware. */
+FIRMVISOR_CSR_RW(hstatus, 0x600)
+FIRMVISOR_CSR_RW(hedeleg, 0x602)
+FIRMVISOR_CSR_RW(hideleg, 0x603)
+FIRMVISOR_CSR_RW(hie, 0x604)
+FIRMVISOR_CSR_RW(htimedelta, 0x605)
+FIRMVISOR_CSR_RW(hcounteren, 0x606)
+FIRMVISOR_CSR_RW(hgeie, 0x607)
+FIRMVISOR_CSR_RW(henvcfg, 0x60A)
+FIRMVISOR_CSR_RW(htval, 0x643)
+FIRMVISOR_CSR_RW(hip, 0x644)
+FIRMVISOR_CSR_RW(hvip, 0x645)
+FIRMVISOR_CSR_RW(htinst, 0x64A)
+FIRMVISOR_CSR_RW(hgatp, 0x680)
+FIRMVISOR_CSR_RO(hgeip, 0xE12)
+FIRMVISOR_CSR_RW(vsstatus, 0x200)
+FIRMVISOR_CSR_RW(vsie, 0x204)
+FIRMVISOR_CSR_RW(vstvec, 0x205)
+FIRMVISOR_CSR_RW(vsscratch, 0x240)
+FIRMVISOR_CSR_RW(vsepc, 0x241)
+FIRMVISOR_CSR_RW(vscause, 0x242)
+FIRMVISOR_CSR_RW(vstval, 0x243)
+FIRMVISOR_CSR_RW(vsip, 0x244)
+FIRMVISOR_CSR_RW(vstimecmp, 0x24D)
+FIRMVISOR_CSR_RW(vsatp, 0x280)
+
 #undef FIRMVISOR_CSR_RW
 #undef FIRMVISOR_CSR_RO
 
@@ -109,6 +135,18 @@ FIRMVISOR_CSR_INLINE void cpu_wfi(void) { __asm__ volatile("wfi" : : : "memory")
 FIRMVISOR_CSR_INLINE void cpu_fence(void) { __asm__ volatile("fence rw, rw" : : : "memory"); }
 FIRMVISOR_CSR_INLINE void cpu_fence_i(void) { __asm__ volatile("fence.i" : : : "memory"); }
 FIRMVISOR_CSR_INLINE void cpu_sfence_vma_all(void) { __asm__ volatile("sfence.vma zero, zero" : : : "memory"); }
+FIRMVISOR_CSR_INLINE void cpu_sfence_vma(uint64_t vaddr, uint64_t asid) {
+    __asm__ volatile("sfence.vma %0, %1" : : "r"(vaddr), "r"(asid) : "memory");
+}
+FIRMVISOR_CSR_INLINE void cpu_sfence_vma_address(uint64_t vaddr) {
+    __asm__ volatile("sfence.vma %0, zero" : : "r"(vaddr) : "memory");
+}
+FIRMVISOR_CSR_INLINE void cpu_sfence_vma_asid(uint64_t asid) {
+    __asm__ volatile("sfence.vma zero, %0" : : "r"(asid) : "memory");
+}
+/* hfence.vvma / hfence.gvma zero, zero (encoded: the assembler may lack H). */
+FIRMVISOR_CSR_INLINE void cpu_hfence_vvma_all(void) { __asm__ volatile(".insn r 0x73, 0, 0x11, x0, x0, x0" : : : "memory"); }
+FIRMVISOR_CSR_INLINE void cpu_hfence_gvma_all(void) { __asm__ volatile(".insn r 0x73, 0, 0x31, x0, x0, x0" : : : "memory"); }
 
 #undef FIRMVISOR_CSR_INLINE
 

@@ -1,0 +1,89 @@
+/// The CLINT (SiFive CLINT / ACLINT MSWI + MTIMER layout): `msip[h]` at 4h,
+/// `mtimecmp[h]` at 0x4000 + 8h, `mtime` at 0xBFF8 (ACLINT specification,
+/// "MSWI Device" and "MTIMER Device").
+public struct Clint<Bus: MMIOBus> {
+    public var bus: Bus
+    public let base: UInt64
+
+    public init(bus: Bus, base: UInt64) {
+        self.bus = bus
+        self.base = base
+    }
+
+    /// Sets or clears hart `hart`'s machine software interrupt.
+    @inlinable public mutating func setMSIP(hart: Int, _ pending: Bool) {
+        bus.store32(base + 4 * UInt64(hart), pending ? 1 : 0)
+    }
+
+    @inlinable public mutating func msip(hart: Int) -> Bool {
+        bus.load32(base + 4 * UInt64(hart)) & 1 != 0
+    }
+
+    /// Programs hart `hart`'s timer deadline.
+    @inlinable public mutating func setMTimeCmp(hart: Int, _ deadline: UInt64) {
+        bus.store64(base + 0x4000 + 8 * UInt64(hart), deadline)
+    }
+
+    @inlinable public mutating func mtimecmp(hart: Int) -> UInt64 {
+        bus.load64(base + 0x4000 + 8 * UInt64(hart))
+    }
+
+    @inlinable public mutating func mtime() -> UInt64 {
+        bus.load64(base + 0xBFF8)
+    }
+}
+
+/// The PLIC (RISC-V PLIC specification, "Memory Map"): 32-bit registers only.
+public struct Plic<Bus: MMIOBus> {
+    public var bus: Bus
+    public let base: UInt64
+
+    public init(bus: Bus, base: UInt64) {
+        self.bus = bus
+        self.base = base
+    }
+
+    /// The M-mode context of hart h on QEMU `virt` (2h; 2h + 1 is its S-mode context).
+    @inlinable public static func machineContext(hart: Int) -> Int { 2 * hart }
+
+    @inlinable public mutating func setPriority(source: Int, _ priority: UInt32) {
+        bus.store32(base + 4 * UInt64(source), priority)
+    }
+
+    /// Writes the 32 enable bits of sources `32 word ... 32 word + 31` for `context`.
+    @inlinable public mutating func setEnableWord(context: Int, word: Int, _ bits: UInt32) {
+        bus.store32(base + 0x2000 + 0x80 * UInt64(context) + 4 * UInt64(word), bits)
+    }
+
+    @inlinable public mutating func setThreshold(context: Int, _ threshold: UInt32) {
+        bus.store32(base + 0x20_0000 + 0x1000 * UInt64(context), threshold)
+    }
+
+    /// Claims the best pending interrupt of `context` (0 when none).
+    @inlinable public mutating func claim(context: Int) -> UInt32 {
+        bus.load32(base + 0x20_0004 + 0x1000 * UInt64(context))
+    }
+
+    /// Signals completion of `source` in `context`.
+    @inlinable public mutating func complete(context: Int, source: UInt32) {
+        bus.store32(base + 0x20_0004 + 0x1000 * UInt64(context), source)
+    }
+}
+
+/// A 16550-compatible UART, polled transmit only: the monitor's console.
+public struct Uart16550<Bus: MMIOBus> {
+    public var bus: Bus
+    public let base: UInt64
+
+    public init(bus: Bus, base: UInt64) {
+        self.bus = bus
+        self.base = base
+    }
+
+    /// Waits for the transmit holding register to empty (LSR bit 5), then sends `byte`.
+    @inlinable public mutating func put(_ byte: UInt8) {
+        var spins = 0
+        while bus.load8(base + 5) & 0x20 == 0 && spins < 1_000_000 { spins += 1 }
+        bus.store8(base, byte)
+    }
+}

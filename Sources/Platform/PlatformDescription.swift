@@ -1,0 +1,92 @@
+/// The machine the monitor runs on, as read from the device tree.
+public struct PlatformDescription: Sendable, Equatable {
+    /// A device's register window.
+    public struct Region: Sendable, Equatable {
+        public var base: UInt64
+        public var size: UInt64
+        public init(base: UInt64, size: UInt64) {
+            self.base = base
+            self.size = size
+        }
+        /// True when `[address, address + width)` lies inside the window.
+        @inlinable public func contains(_ address: UInt64, width: UInt64 = 1) -> Bool {
+            address >= base && address &- base < size && width <= size - (address &- base)
+        }
+    }
+
+    /// Number of `cpu` nodes under `/cpus`.
+    public var harts: Int = 0
+    /// `/cpus/timebase-frequency`, in Hz.
+    public var timebaseFrequency: UInt64 = 0
+    /// The first `memory` node.
+    public var memory = Region(base: 0, size: 0)
+    /// The CLINT (`riscv,clint0` / `sifive,clint0`).
+    public var clint = Region(base: 0, size: 0)
+    /// The PLIC (`riscv,plic0` / `sifive,plic-1.0.0`).
+    public var plic = Region(base: 0, size: 0)
+    /// `riscv,ndev` of the PLIC: the number of interrupt sources.
+    public var plicSources: Int = 0
+    /// The first NS16550 UART.
+    public var uart = Region(base: 0, size: 0)
+    /// The SiFive test device that powers the machine off (`sifive,test0`).
+    public var testDevice = Region(base: 0, size: 0)
+
+    public init() {}
+
+    /// Reads the description from a device tree. Assumes the root's
+    /// `#address-cells` and `#size-cells` are 2, as on QEMU `virt`; returns
+    /// `nil` when the tree lacks a CLINT, a PLIC, memory or harts.
+    public init?(deviceTree: DeviceTree) {
+        var d = PlatformDescription()
+        // A node's properties are contiguous in the blob (they precede its
+        // children), but `reg` may come before or after `compatible`: collect
+        // one node's facts, then file them when the next node begins.
+        enum Kind { case other, clint, plic, uart, test, memory }
+        struct NodeFacts {
+            var kind = Kind.other
+            var reg: Region? = nil
+            var ndev = 0
+        }
+        var node = UnsafeRawBufferPointer(start: nil, count: 0)
+        var facts = NodeFacts()
+        func file(_ f: NodeFacts) {
+            guard let region = f.reg else { return }
+            switch f.kind {
+            case .clint: d.clint = region
+            case .plic:
+                d.plic = region
+                d.plicSources = f.ndev
+            case .uart: if d.uart.size == 0 { d.uart = region }
+            case .test: d.testDevice = region
+            case .memory: if d.memory.size == 0 { d.memory = region }
+            case .other: break
+            }
+        }
+        let ok = deviceTree.forEachProperty { p in
+            if p.node.baseAddress != node.baseAddress {
+                file(facts)
+                node = p.node
+                facts = NodeFacts()
+            }
+            if p.named("compatible") {
+                if p.containsString("riscv,clint0") || p.containsString("sifive,clint0") { facts.kind = .clint }
+                else if p.containsString("riscv,plic0") || p.containsString("sifive,plic-1.0.0") { facts.kind = .plic }
+                else if p.containsString("ns16550a") { facts.kind = .uart }
+                else if p.containsString("sifive,test0") { facts.kind = .test }
+            } else if p.named("device_type") {
+                if p.containsString("memory") { facts.kind = .memory }
+                if p.depth == 3 && p.inNode("cpu") && p.containsString("cpu") { d.harts += 1 }
+            } else if p.named("timebase-frequency") && p.depth == 2 {
+                d.timebaseFrequency = p.value.count == 8 ? p.cells64(0) : UInt64(p.cell(0))
+            } else if p.named("riscv,ndev") {
+                facts.ndev = Int(p.cell(0))
+            } else if p.named("reg") && p.value.count >= 16 {
+                facts.reg = Region(base: p.cells64(0), size: p.cells64(2))
+            }
+            return true
+        }
+        file(facts)
+        guard ok, d.harts > 0, d.clint.size > 0, d.plic.size > 0, d.memory.size > 0 else { return nil }
+        self = d
+    }
+}
