@@ -11,8 +11,23 @@ extension VirtualHart {
     ///   - pc: the address of the interrupted or faulting instruction.
     /// - Returns: the pc at which the firmware continues.
     public mutating func takeTrap(_ cause: TrapCause, value: UInt64, pc: UInt64) -> UInt64 {
+        enterTrap(mcause: cause.mcause, value: value, pc: pc)
+        return TrapVector.target(tvec: mtvec, cause: cause)
+    }
+
+    /// Forwards an exception with a raw cause code, as the real hart reported
+    /// it (a cause this library has no name for stays what it was). Returns
+    /// the pc at which the firmware continues: `mtvec`'s base, since
+    /// exceptions are never vectored.
+    public mutating func takeException(code: UInt64, value: UInt64, pc: UInt64) -> UInt64 {
+        enterTrap(mcause: code & ~(1 << 63), value: value, pc: pc)
+        return mtvec & ~UInt64(3)
+    }
+
+    /// The state changes common to every trap into virtual M-mode.
+    mutating func enterTrap(mcause cause: UInt64, value: UInt64, pc: UInt64) {
         mepc = pc & masks.epcWritable
-        mcause = cause.mcause
+        mcause = cause
         mtval = value
         if configuration.hasHypervisor {
             // The payload never runs with V = 1 under this monitor's world
@@ -25,7 +40,6 @@ extension VirtualHart {
         mstatus.remove(.mie)
         mstatus.mpp = mode
         mode = .machine
-        return TrapVector.target(tvec: mtvec, cause: cause)
     }
 
     /// `mret` in virtual M-mode ("Trap-Return Instructions"): `MIE <- MPIE`,

@@ -1,0 +1,176 @@
+#if arch(riscv64)
+import CShim
+import Platform
+import VirtCore
+
+/// Every hart enters here from start.S, with QEMU's boot arguments: `a0` =
+/// hartid, `a1` = the device tree, `a2` = the `fw_dynamic_info` for the
+/// firmware. The cold-boot hart (the lottery's winner) sets up the machine;
+/// every hart then enters the firmware at ``Layout/firmwareEntry`` in
+/// virtual M-mode with the same arguments, as QEMU would have given them.
+@_cdecl("firmvisor_hart_entry")
+func firmvisorHartEntry(hartid: UInt64, fdt: UInt64, dyninfo: UInt64, cold: UInt64) -> Never {
+    if cold != 0 {
+        bootMachine(hartid: hartid, fdt: fdt)
+    } else {
+        while atomicLoad(&machineReady) == 0 {}
+    }
+    enterFirmware(hartid: hartid, fdt: fdt, dyninfo: dyninfo)
+}
+
+@inline(never)
+func atomicLoad(_ word: UnsafeMutablePointer<UInt32>) -> UInt32 {
+    let value = UnsafeMutableRawPointer(word).assumingMemoryBound(to: UInt32.self).pointee
+    cpu_fence()
+    return value
+}
+
+/// The cold-boot hart: read the platform, probe the hart, reset the real
+/// devices the monitor owns, and publish the shared state.
+func bootMachine(hartid: UInt64, fdt: UInt64) {
+    guard let tree = DeviceTree(base: UnsafeRawPointer(bitPattern: UInt(fdt))!),
+          let platform = PlatformDescription(deviceTree: tree) else {
+        var console = MonitorConsole(base: 0x1000_0000)
+        console.write("[firmvisor] no usable device tree at a1 = ")
+        console.write(hex: fdt)
+        console.write("; halting\n")
+        while true { cpu_wfi() }
+    }
+    let harts = min(platform.harts, VirtualCLINT.maximumHarts)
+    let monitor = PlatformDescription.Region(base: Layout.monitorBase,
+                                             size: Layout.firmwareEntry - Layout.monitorBase)
+    let layout = PMPLayout(monitor: monitor, platform: platform)
+    machinePointer.initialize(to: Machine(
+        platform: platform, layout: layout, monitor: monitor,
+        hartTemplate: probeHart(), clint: VirtualCLINT(harts: harts),
+        plic: VirtualPLIC(sources: platform.plicSources, harts: harts)))
+
+    // The monitor owns the real CLINT and the PLIC's M contexts.
+    var clint = Clint(bus: PhysicalBus(), base: platform.clint.base)
+    var plic = Plic(bus: PhysicalBus(), base: platform.plic.base)
+    for hart in 0..<harts {
+        clint.setMTimeCmp(hart: hart, VirtualCLINT.resetMTimeCmp)
+        let context = Plic<PhysicalBus>.machineContext(hart: hart)
+        plic.setThreshold(context: context, 0)
+        for word in 0..<((platform.plicSources + 32) / 32) {
+            plic.setEnableWord(context: context, word: word, 0)
+        }
+    }
+
+    var console = MonitorConsole(base: platform.uart.base)
+    console.write("\n[firmvisor] Firmvisor monitor ")
+    console.write(hex: Layout.monitorBase)
+    console.write("-")
+    console.write(hex: firmvisor_monitor_end())
+    console.write(": ")
+    console.write(decimal: UInt64(harts))
+    console.write(" harts, firmware at ")
+    console.write(hex: Layout.firmwareEntry)
+    console.write(" in virtual M-mode, ")
+    console.write(decimal: UInt64(PMPLayout.virtualEntries))
+    console.write(" PMP entries for it\n")
+    cpu_fence()
+    machineReady = 1
+    cpu_fence()
+}
+
+/// What the firmware will find when it probes the hart: the real hart's
+/// identity and extensions, discovered by writing all-ones and reading back.
+func probeHart() -> HartConfiguration {
+    var c = HartConfiguration(hartID: 0, misa: csr_read_misa())
+    csr_write_menvcfg(~0)
+    let envcfg = csr_read_menvcfg()
+    csr_write_menvcfg(0)
+    c.hasSstc = envcfg & EnvironmentConfiguration.stce != 0
+    c.hasSvpbmt = envcfg & EnvironmentConfiguration.pbmte != 0
+    c.hasZicbom = envcfg & EnvironmentConfiguration.cbie != 0
+    c.hasZicboz = envcfg & EnvironmentConfiguration.cbze != 0
+    c.pmpEntries = PMPLayout.virtualEntries
+    return c
+}
+
+/// Sets up this hart's virtual hart at reset and enters the firmware.
+func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
+    let machine = machinePointer
+    var configuration = machine.pointee.hartTemplate
+    configuration.hartID = hartid
+    let context = hartContext(hartid)
+    context.initialize(to: HartContext(hart: VirtualHart(configuration: configuration), index: Int(hartid),
+                                       clintBase: machine.pointee.platform.clint.base,
+                                       layout: machine.pointee.layout))
+    csr_write_mideleg(context.pointee.hart.mideleg.rawValue)
+    // The real hart starts in the firmware's world.
+    context.pointee.installed = .payload
+    context.pointee.installFirmwareWorld()
+    context.pointee.refreshDeviceLines()
+
+    let frame = firmvisor_frame_for_hart(hartid)!
+    let registers = FrameRegisters(frame: frame)
+    for i in 1..<32 { registers[i] = 0 }
+    registers[10] = hartid
+    registers[11] = fdt
+    registers[12] = dyninfo
+    context.pointee.resume(at: Layout.firmwareEntry)
+    firmvisor_enter_guest(frame)
+}
+
+extension HartContext {
+    /// The power-off summary: traps from the firmware by cause, world
+    /// switches and injected interrupts, summed over the harts.
+    func printSummary() {
+        let machine = machinePointer
+        var console = MonitorConsole(base: machine.pointee.platform.uart.base)
+        var total = Statistics()
+        for h in 0..<machine.pointee.clint.harts {
+            let s = hartContext(UInt64(h)).pointee.statistics
+            for i in 0..<24 {
+                total.firmwareExceptions[i] &+= s.firmwareExceptions[i]
+                total.payloadExceptions[i] &+= s.payloadExceptions[i]
+            }
+            for i in 0..<16 {
+                total.physicalInterrupts[i] &+= s.physicalInterrupts[i]
+                total.injectedInterrupts[i] &+= s.injectedInterrupts[i]
+            }
+            total.worldSwitches &+= s.worldSwitches
+            total.csrEmulations &+= s.csrEmulations
+            total.deviceEmulations &+= s.deviceEmulations
+            total.waits &+= s.waits
+        }
+        console.write("\n[firmvisor] summary: firmware traps by cause:")
+        for i in 0..<24 where total.firmwareExceptions[i] != 0 {
+            console.write(" ")
+            console.write(decimal: UInt64(i))
+            console.write("=")
+            console.write(decimal: total.firmwareExceptions[i])
+        }
+        console.write("\n[firmvisor] summary: payload traps to firmware by cause:")
+        for i in 0..<24 where total.payloadExceptions[i] != 0 {
+            console.write(" ")
+            console.write(decimal: UInt64(i))
+            console.write("=")
+            console.write(decimal: total.payloadExceptions[i])
+        }
+        console.write("\n[firmvisor] summary: emulated instructions ")
+        console.write(decimal: total.csrEmulations)
+        console.write(", device accesses ")
+        console.write(decimal: total.deviceEmulations)
+        console.write(", wfi waits ")
+        console.write(decimal: total.waits)
+        console.write(", world switches ")
+        console.write(decimal: total.worldSwitches)
+        console.write("\n[firmvisor] summary: interrupts injected MSI=")
+        console.write(decimal: total.injectedInterrupts[3])
+        console.write(" MTI=")
+        console.write(decimal: total.injectedInterrupts[7])
+        console.write(" MEI=")
+        console.write(decimal: total.injectedInterrupts[11])
+        console.write("; physical MSI=")
+        console.write(decimal: total.physicalInterrupts[3])
+        console.write(" MTI=")
+        console.write(decimal: total.physicalInterrupts[7])
+        console.write(" MEI=")
+        console.write(decimal: total.physicalInterrupts[11])
+        console.write("\n")
+    }
+}
+#endif

@@ -1,0 +1,57 @@
+#if arch(riscv64)
+import CShim
+import Platform
+import VirtCore
+
+/// Everything one hart's monitor keeps: the firmware's virtual hart, the
+/// world that runs, and counters. Lives in CShim's per-hart storage.
+struct HartContext {
+    var hart: VirtualHart
+    let index: Int
+    /// The world whose state is installed in the real CSRs.
+    var installed: World = .firmware
+    var statistics = Statistics()
+    /// Kinds of unsupported guest actions already reported (one bit each).
+    var reported: UInt32 = 0
+    let clintBase: UInt64
+    let layout: PMPLayout
+
+    init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout) {
+        self.hart = hart
+        self.index = index
+        self.clintBase = clintBase
+        self.layout = layout
+    }
+}
+
+/// Unsupported guest actions that the monitor reports once per hart.
+enum Unsupported: UInt32 {
+    case mtimeWrite = 0
+    case mprv = 1
+    case deviceAccessWidth = 2
+    case virtualizationMode = 3
+}
+
+@inline(__always)
+func hartContext(_ hartid: UInt64) -> UnsafeMutablePointer<HartContext> {
+    firmvisor_hart_storage(hartid).assumingMemoryBound(to: HartContext.self)
+}
+
+extension HartContext {
+    /// Prints a one-line report the first time this hart meets `kind`.
+    mutating func reportOnce(_ kind: Unsupported, _ message: StaticString, value: UInt64) {
+        let bit: UInt32 = 1 << kind.rawValue
+        guard reported & bit == 0 else { return }
+        reported |= bit
+        let base = withMachine { $0.platform.uart.base }
+        var console = MonitorConsole(base: base)
+        console.write("[firmvisor] hart ")
+        console.write(decimal: UInt64(index))
+        console.write(": ")
+        console.write(message)
+        console.write(" (")
+        console.write(hex: value)
+        console.write(")\n")
+    }
+}
+#endif

@@ -1,0 +1,63 @@
+#if arch(riscv64)
+import CShim
+import Platform
+import VirtCore
+
+/// The state all harts share: the platform, the virtual CLINT and PLIC, and
+/// the real devices behind them. Lives in CShim's static machine storage and
+/// is only touched under ``withMachine(_:)``'s lock, except for the fields
+/// written once by the cold-boot hart before it publishes ``ready``.
+struct Machine {
+    var platform: PlatformDescription
+    var layout: PMPLayout
+    var monitor: PlatformDescription.Region
+    /// The configuration every hart shares, `hartID` aside.
+    var hartTemplate: HartConfiguration
+    var clint: VirtualCLINT
+    var plic: VirtualPLIC
+    /// For each source in service, the hart whose real M context claimed it,
+    /// so the firmware's complete reaches the context that holds it.
+    var claimedBy: InlineArray<128, UInt8> = InlineArray(repeating: 0)
+    /// Harts that have booted into the firmware.
+    var hartsOnline: UInt32 = 0
+
+    var realClint: Clint<PhysicalBus> { Clint(bus: PhysicalBus(), base: platform.clint.base) }
+    var realPlic: Plic<PhysicalBus> { Plic(bus: PhysicalBus(), base: platform.plic.base) }
+}
+
+/// Set by the cold-boot hart once ``Machine`` is initialised (plain .bss word).
+nonisolated(unsafe) var machineReady: UInt32 = 0
+
+@inline(__always)
+var machinePointer: UnsafeMutablePointer<Machine> {
+    firmvisor_machine_storage().assumingMemoryBound(to: Machine.self)
+}
+
+/// Runs `body` on the shared machine state under the machine lock.
+@inline(__always)
+func withMachine<R>(_ body: (inout Machine) -> R) -> R {
+    let lock = firmvisor_machine_lock()
+    firmvisor_lock(lock)
+    let result = body(&machinePointer.pointee)
+    firmvisor_unlock(lock)
+    return result
+}
+
+/// Rings hart `hart`'s doorbell: its real `msip`. The hart traps, clears it
+/// and re-reads the virtual devices.
+@inline(__always)
+func ringDoorbell(hart: Int, clintBase: UInt64) {
+    mmio_write32(UInt(clintBase + 4 * UInt64(hart)), 1)
+}
+
+/// Rings the doorbell of every hart in `harts` except `me`.
+@inline(__always)
+func ringDoorbells(_ harts: UInt32, except me: Int, clintBase: UInt64) {
+    var rest = harts & ~(1 << UInt32(me))
+    while rest != 0 {
+        let hart = rest.trailingZeroBitCount
+        rest &= rest - 1
+        ringDoorbell(hart: hart, clintBase: clintBase)
+    }
+}
+#endif

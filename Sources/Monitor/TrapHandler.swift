@@ -1,0 +1,169 @@
+#if arch(riscv64)
+import CShim
+import Platform
+import VirtCore
+
+/// The trap loop, one trap at a time: save (done by trap.S), dispatch by who
+/// trapped, emulate, inject what became pending, switch worlds if the
+/// virtual mode changed, restore (trap.S again).
+@_cdecl("firmvisor_trap")
+func firmvisorTrap(_ frame: UnsafeMutablePointer<firmvisor_frame>) {
+    let mcause = csr_read_mcause()
+    let mepc = csr_read_mepc()
+    let mstatus = csr_read_mstatus()
+    if (mstatus >> 11) & 3 == 3 {
+        monitorFault(frame: frame, mcause: mcause, mepc: mepc, mtval: csr_read_mtval())
+    }
+    let context = hartContext(frame.pointee.hartid)
+    context.pointee.handleTrap(registers: FrameRegisters(frame: frame), mcause: mcause, mepc: mepc,
+                               mstatus: mstatus)
+}
+
+extension HartContext {
+    mutating func handleTrap(registers: FrameRegisters, mcause: UInt64, mepc: UInt64, mstatus: UInt64) {
+        absorbNativeState(physicalStatus: mstatus)
+        var pc = mepc
+        let code = mcause & 0xFF
+        if mcause >> 63 == 1 {
+            statistics.physicalInterrupts[Int(code & 15)] &+= 1
+            acknowledgePhysicalInterrupts(pending: InterruptBits(rawValue: csr_read_mip()))
+        } else if installed == .firmware {
+            statistics.firmwareExceptions[Int(min(code, 23))] &+= 1
+            pc = handleFirmwareException(code: code, pc: mepc, value: csr_read_mtval(), registers: registers)
+        } else {
+            // A payload exception the firmware did not delegate: it is the
+            // firmware's to handle, as on the real hart.
+            statistics.payloadExceptions[Int(min(code, 23))] &+= 1
+            pc = hart.takeException(code: code, value: csr_read_mtval(), pc: mepc)
+        }
+        resume(at: pc)
+    }
+
+    /// An exception raised by the firmware's own execution in U-mode.
+    mutating func handleFirmwareException(code: UInt64, pc: UInt64, value: UInt64,
+                                          registers: FrameRegisters) -> UInt64 {
+        var env = RealHart()
+        var regs = registers
+        switch Exception(rawValue: code) {
+        case .illegalInstruction?:
+            let bits = value != 0 ? UInt32(truncatingIfNeeded: value) : fetchInstruction(at: pc)
+            statistics.csrEmulations &+= 1
+            switch hart.execute(bits, pc: pc, registers: &regs, environment: &env) {
+            case .resume(let next):
+                return next
+            case .waitForInterrupt(let next):
+                waitForInterrupt()
+                return next
+            case .fence(let fence, let next):
+                perform(fence)
+                return next
+            case .memoryAccess:
+                // Loads and stores never raise illegal-instruction: the bits
+                // do not describe what trapped. Report it as the hardware did.
+                return hart.takeTrap(.exception(.illegalInstruction), value: value, pc: pc)
+            }
+        case .environmentCallFromU?:
+            // The firmware believes it runs in M-mode: its ecall is cause 11.
+            return hart.takeTrap(.exception(.environmentCallFromM), value: 0, pc: pc)
+        case .loadAccessFault?, .storeAccessFault?:
+            let bits = fetchInstruction(at: pc)
+            let decoded = Decoder.decode(bits)
+            let isStore = code == Exception.storeAccessFault.rawValue
+            switch decoded.instruction {
+            case .load(let access) where !isStore:
+                if emulateDeviceAccess(access, isStore: false, address: value, registers: registers) {
+                    return pc &+ decoded.length
+                }
+            case .store(let access) where isStore:
+                if emulateDeviceAccess(access, isStore: true, address: value, registers: registers) {
+                    return pc &+ decoded.length
+                }
+            default:
+                break
+            }
+            return hart.takeException(code: code, value: value, pc: pc)
+        default:
+            // Anything else (breakpoints, misaligned or faulting fetches,
+            // accesses to the monitor's memory) is what the hardware would
+            // have raised in M-mode as well: the firmware gets it unchanged.
+            return hart.takeException(code: code, value: value, pc: pc)
+        }
+    }
+
+    /// Reads the instruction at `pc` (a firmware address it just executed
+    /// from, so it is readable); a compressed instruction yields 16 bits.
+    func fetchInstruction(at pc: UInt64) -> UInt32 {
+        let low = UInt32(mmio_read16(UInt(pc)))
+        if low & 3 != 3 { return low }
+        return low | UInt32(mmio_read16(UInt(pc &+ 2))) << 16
+    }
+
+    /// Executes an address-translation fence the firmware asked for.
+    func perform(_ fence: Fence) {
+        switch fence {
+        case .sfenceVMA(let address?, let asid?): cpu_sfence_vma(address, asid)
+        case .sfenceVMA(let address?, nil): cpu_sfence_vma_address(address)
+        case .sfenceVMA(nil, let asid?): cpu_sfence_vma_asid(asid)
+        case .sfenceVMA(nil, nil): cpu_sfence_vma_all()
+        case .hfenceVVMA: cpu_hfence_vvma_all()
+        case .hfenceGVMA: cpu_hfence_gvma_all()
+        }
+    }
+
+    /// The firmware executed `wfi` with nothing to wake it: sleep on the real
+    /// hart with every enable that could make the virtual `wfi` complete,
+    /// then take what arrived. Never a busy loop: each turn is a real `wfi`.
+    mutating func waitForInterrupt() {
+        statistics.waits &+= 1
+        var env = RealHart()
+        while true {
+            csr_write_mie(hart.wakeUpEnables.rawValue)
+            cpu_wfi()
+            let pending = InterruptBits(rawValue: csr_read_mip()).intersection(hart.wakeUpEnables)
+            acknowledgePhysicalInterrupts(pending: pending)
+            if hart.wfiMayComplete(environment: &env) { return }
+        }
+    }
+
+    /// Injects what became pending, switches worlds if the virtual mode
+    /// changed, and programs the real CSRs for the return.
+    mutating func resume(at target: UInt64) {
+        var pc = target
+        refreshTimerLine()
+        if let interrupt = hart.pendingMachineInterrupt {
+            statistics.injectedInterrupts[Int(interrupt.rawValue & 15)] &+= 1
+            pc = hart.takeTrap(.interrupt(interrupt), value: 0, pc: pc)
+        }
+        let world = hart.world
+        if world != installed {
+            statistics.worldSwitches &+= 1
+            if world == .firmware { installFirmwareWorld() } else { installPayloadWorld() }
+        }
+        csr_write_mie(hart.physicalInterruptEnables(for: world).rawValue)
+        csr_write_mepc(pc)
+        csr_write_mstatus(physicalStatus())
+    }
+}
+
+/// A trap taken by the monitor itself: its own invariant is broken.
+func monitorFault(frame: UnsafeMutablePointer<firmvisor_frame>, mcause: UInt64, mepc: UInt64, mtval: UInt64) -> Never {
+    var console = MonitorConsole(base: machinePointer.pointee.platform.uart.base)
+    console.write("\n[firmvisor] monitor fault on hart ")
+    console.write(decimal: frame.pointee.hartid)
+    console.write(": mcause ")
+    console.write(hex: mcause)
+    console.write(" mepc ")
+    console.write(hex: mepc)
+    console.write(" mtval ")
+    console.write(hex: mtval)
+    console.write("\n")
+    powerOff(failure: 2)
+}
+
+/// Ends the machine through the test device (QEMU exits with `code`).
+func powerOff(failure code: UInt32) -> Never {
+    let base = machinePointer.pointee.platform.testDevice.base
+    if base != 0 { mmio_write32(UInt(base), 0x3333 | code << 16) }
+    while true { cpu_wfi() }
+}
+#endif

@@ -1,0 +1,141 @@
+#if arch(riscv64)
+import CShim
+import Platform
+import VirtCore
+
+/// Moving the real hart between the firmware's world and the payload's.
+///
+/// The S-level CSRs belong to the payload: while it runs they live in the
+/// real registers, while the firmware runs they live in the ``VirtualHart``
+/// (where the firmware's emulated accesses read and write them). The real
+/// `satp` is 0 and `medeleg` is 0 while the firmware runs in U-mode, so that
+/// nothing translates its accesses and no exception is delegated to S.
+extension HartContext {
+    /// `mstatus` fields the payload changes natively (SIE, SPIE, SPP, SUM,
+    /// MXR) plus FS/VS, which the hardware marks dirty in either world.
+    static let nativeStatusFields: UInt64 =
+        MStatus([.sie, .spie, .spp, .sum, .mxr, .fs, .vs]).rawValue
+    /// Fields the firmware's own execution can change natively: FS/VS.
+    static let firmwareStatusFields: UInt64 = MStatus([.fs, .vs]).rawValue
+
+    /// Folds what the real hart changed natively into the virtual state:
+    /// called first on every trap.
+    mutating func absorbNativeState(physicalStatus: UInt64) {
+        let fields = installed == .payload ? HartContext.nativeStatusFields : HartContext.firmwareStatusFields
+        hart.mstatus = MStatus(rawValue: (hart.mstatus.rawValue & ~fields) | (physicalStatus & fields))
+        if installed == .payload {
+            // The trap came from S or U: that is the payload's current mode.
+            hart.mode = PrivilegeMode(field: physicalStatus >> 11) ?? .user
+        }
+    }
+
+    /// Saves the payload's S-level state and installs the firmware's world.
+    mutating func installFirmwareWorld() {
+        hart.stvec = csr_read_stvec()
+        hart.sscratch = csr_read_sscratch()
+        hart.sepc = csr_read_sepc()
+        hart.scause = csr_read_scause()
+        hart.stval = csr_read_stval()
+        hart.satp = csr_read_satp()
+        hart.scounteren = csr_read_scounteren()
+        hart.senvcfg = csr_read_senvcfg()
+        if hart.configuration.hasSstc { hart.stimecmp = csr_read_stimecmp() }
+        // sie and sip writes of the payload: SSIE/STIE/SEIE/LCOFIE, SSIP/LCOFIP.
+        let sView = hart.mideleg.subtracting(.hypervisorLevel)
+        let realMIE = InterruptBits(rawValue: csr_read_mie())
+        hart.mie = hart.mie.subtracting(hart.mideleg).union(realMIE.intersection(hart.mideleg))
+        let realMIP = InterruptBits(rawValue: csr_read_mip())
+        let payloadWritable = sView.intersection([.ssip, .lcofip])
+        hart.mipSoftware = hart.mipSoftware.subtracting(payloadWritable).union(realMIP.intersection(payloadWritable))
+
+        csr_write_satp(0)
+        csr_write_medeleg(0)
+        // The SEIP latch is the firmware's (virtual); the real one is kept
+        // clear so the real mip.SEIP shows the PLIC line alone.
+        csr_clear_mip(InterruptBits.seip.rawValue)
+        installCounterEnables(for: .firmware)
+        let l = layout
+        csr_write_pmpcfg0(0)
+        csr_write_pmpcfg2(0)
+        csr_write_pmpaddr0(l.firmwareAddresses.0)
+        csr_write_pmpaddr1(l.firmwareAddresses.1)
+        csr_write_pmpaddr2(l.firmwareAddresses.2)
+        csr_write_pmpaddr3(l.firmwareAddresses.3)
+        csr_write_pmpaddr4(l.firmwareAddresses.4)
+        csr_write_pmpcfg0(l.firmwareConfiguration0)
+        cpu_sfence_vma_all()
+        installed = .firmware
+    }
+
+    /// Installs the payload's S-level state and the firmware's choices for it
+    /// (delegation, counter enables, its PMP entries below the monitor's).
+    mutating func installPayloadWorld() {
+        csr_write_stvec(hart.stvec)
+        csr_write_sscratch(hart.sscratch)
+        csr_write_sepc(hart.sepc)
+        csr_write_scause(hart.scause)
+        csr_write_stval(hart.stval)
+        csr_write_satp(hart.satp)
+        csr_write_scounteren(hart.scounteren)
+        csr_write_senvcfg(hart.senvcfg)
+        csr_write_menvcfg(hart.menvcfg)
+        if hart.configuration.hasSstc { csr_write_stimecmp(hart.stimecmp) }
+        csr_write_medeleg(hart.medeleg)
+        // Software-writable pending bits: SSIP, STIP (ignored by the hardware
+        // while stimecmp drives it), the SEIP latch, LCOFIP.
+        let software = hart.masks.mipWritable.subtracting(.vssip)
+        csr_clear_mip(software.rawValue)
+        csr_set_mip(hart.mipSoftware.intersection(software).rawValue)
+        installCounterEnables(for: .payload)
+
+        let (cfg0, cfg2) = layout.payloadConfiguration(hart.pmp)
+        csr_write_pmpcfg0(0)
+        csr_write_pmpcfg2(0)
+        csr_write_pmpaddr4(0)
+        let p = hart.pmp
+        csr_write_pmpaddr5(p.readAddress(0))
+        csr_write_pmpaddr6(p.readAddress(1))
+        csr_write_pmpaddr7(p.readAddress(2))
+        csr_write_pmpaddr8(p.readAddress(3))
+        csr_write_pmpaddr9(p.readAddress(4))
+        csr_write_pmpaddr10(p.readAddress(5))
+        csr_write_pmpaddr11(p.readAddress(6))
+        csr_write_pmpaddr12(p.readAddress(7))
+        csr_write_pmpaddr13(p.readAddress(8))
+        csr_write_pmpaddr14(p.readAddress(9))
+        csr_write_pmpaddr15(p.readAddress(10))
+        csr_write_pmpcfg2(cfg2)
+        csr_write_pmpcfg0(cfg0)
+        cpu_sfence_vma_all()
+        installed = .payload
+    }
+
+    /// Counter access for the lower modes. The firmware (virtual M-mode) may
+    /// read `cycle`/`time`/`instret` natively unless it moved `mcycle` or
+    /// `minstret`, whose reads must then trap to add its offset. The payload
+    /// gets what the firmware granted in `mcounteren`.
+    mutating func installCounterEnables(for world: World) {
+        if world == .payload {
+            csr_write_mcounteren(hart.mcounteren)
+        } else {
+            var enables: UInt64 = 0b010
+            if hart.cycleOffset == 0 { enables |= 0b001 }
+            if hart.instretOffset == 0 { enables |= 0b100 }
+            csr_write_mcounteren(enables)
+            csr_write_scounteren(enables)
+        }
+    }
+
+    /// The real `mstatus` for returning to the installed world: MPP is the
+    /// world's real mode, MIE/MPIE/MPRV are 0 (the monitor never takes its own
+    /// interrupts), and the payload's native fields come from the virtual state.
+    func physicalStatus() -> UInt64 {
+        let v = hart.mstatus.rawValue
+        if installed == .firmware {
+            return v & HartContext.firmwareStatusFields   // MPP = U
+        }
+        let kept = HartContext.nativeStatusFields | MStatus([.tvm, .tw, .tsr]).rawValue
+        return (v & kept) | (UInt64(hart.mode.rawValue) << 11)
+    }
+}
+#endif
