@@ -49,7 +49,8 @@ extension VirtualHart {
         if mode == .machine { return true }
         // Below M: the extra gates of individual CSRs.
         switch csr.rawValue {
-        case CSR.satp.rawValue:
+        case CSR.satp.rawValue, 0x680:
+            // satp, and hgatp (0x680) from HS-mode: illegal while mstatus.TVM = 1.
             return !(mode == .supervisor && mstatus.contains(.tvm))
         case CSR.stimecmp.rawValue:
             return menvcfg & EnvironmentConfiguration.stce != 0 && mcounteren & 2 != 0
