@@ -185,7 +185,8 @@ extension VirtualHart {
         case CSR.sie.rawValue:
             mie = InterruptBits(rawValue: merge(mie.rawValue, value, supervisorInterruptView.rawValue))
         case CSR.hie.rawValue:
-            let writable = InterruptBits.hypervisorLevel.intersection(m.implementedInterrupts).subtracting(.sgeip)
+            // hie's bits are aliases of mie's VSSIE, VSTIE, VSEIE and SGEIE: the same bits are writable.
+            let writable = InterruptBits.hypervisorLevel.intersection(m.implementedInterrupts)
             mie = InterruptBits(rawValue: merge(mie.rawValue, value, writable.rawValue))
         case CSR.mip.rawValue:
             writePending(value, writable: m.mipWritable, environment: &env)
