@@ -42,5 +42,6 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "IntegrationTests", dependencies: [], path: "Tests/IntegrationTests"),
     ]
 )
