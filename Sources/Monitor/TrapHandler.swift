@@ -34,7 +34,13 @@ extension HartContext {
             // A payload exception the firmware did not delegate: it is the
             // firmware's to handle, as on the real hart.
             statistics.payloadExceptions[Int(min(code, 23))] &+= 1
-            pc = hart.takeException(code: code, value: csr_read_mtval(), pc: mepc)
+            let value = csr_read_mtval()
+            if code == Exception.loadAccessFault.rawValue || code == Exception.storeAccessFault.rawValue,
+               let next = emulatePayloadDeviceAccess(code: code, pc: mepc, address: value, registers: registers) {
+                pc = next
+            } else {
+                pc = hart.takeException(code: code, value: value, pc: mepc)
+            }
         }
         resume(at: pc)
     }
