@@ -81,7 +81,8 @@ func probeHart() -> HartConfiguration {
     csr_write_menvcfg(~0)
     let envcfg = csr_read_menvcfg()
     csr_write_menvcfg(0)
-    c.hasSstc = envcfg & EnvironmentConfiguration.stce != 0
+    // QEMU 7.2 keeps menvcfg.STCE writable without Sstc: probe stimecmp itself.
+    c.hasSstc = firmvisor_probe_stimecmp() != 0
     c.hasSvpbmt = envcfg & EnvironmentConfiguration.pbmte != 0
     c.hasZicbom = envcfg & EnvironmentConfiguration.cbie != 0
     c.hasZicboz = envcfg & EnvironmentConfiguration.cbze != 0

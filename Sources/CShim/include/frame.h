@@ -53,6 +53,9 @@ firmvisor_frame *firmvisor_frame_for_hart(uint64_t hartid);
 /* The trap vector installed in mtvec (direct mode); not callable. */
 void firmvisor_trap_entry(void);
 
+/* 1 when reading `stimecmp` does not trap (the hart implements Sstc). */
+uint64_t firmvisor_probe_stimecmp(void);
+
 /* Linker symbols: first byte of the image, end of everything incl. stacks. */
 uint64_t firmvisor_monitor_start(void);
 uint64_t firmvisor_monitor_end(void);

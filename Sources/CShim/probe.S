@@ -1,0 +1,26 @@
+/*
+ * Feature probes that may trap: each installs a local trap vector, tries the
+ * access, and reports whether it trapped. Run by the cold-boot hart with
+ * interrupts off, before any guest exists.
+ */
+#if defined(__riscv)
+
+    .section .text.firmvisor_probe, "ax", @progbits
+
+    /* uint64_t firmvisor_probe_stimecmp(void): 1 when `csrr stimecmp` works (Sstc). */
+    .globl firmvisor_probe_stimecmp
+    .type firmvisor_probe_stimecmp, @function
+    .balign 4
+firmvisor_probe_stimecmp:
+    lla     t0, 1f
+    csrrw   t1, mtvec, t0
+    li      a0, 1
+    csrr    t2, 0x14d
+    j       2f
+    .balign 4
+1:  li      a0, 0                       /* trapped: no stimecmp */
+2:  csrw    mtvec, t1
+    ret
+    .size firmvisor_probe_stimecmp, . - firmvisor_probe_stimecmp
+
+#endif /* __riscv */
