@@ -42,8 +42,7 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     let layout = PMPLayout(monitor: monitor, platform: platform)
     machinePointer.initialize(to: Machine(
         platform: platform, layout: layout, monitor: monitor,
-        hartTemplate: probeHart(), clint: VirtualCLINT(harts: harts),
-        plic: VirtualPLIC(sources: platform.plicSources, harts: harts)))
+        hartTemplate: probeHart(), fabric: InterruptFabric(harts: harts, plicSources: platform.plicSources)))
 
     // The monitor owns the real CLINT and the PLIC's M contexts.
     var clint = Clint(bus: PhysicalBus(), base: platform.clint.base)
@@ -122,7 +121,7 @@ extension HartContext {
         let machine = machinePointer
         var console = MonitorConsole(base: machine.pointee.platform.uart.base)
         var total = Statistics()
-        for h in 0..<machine.pointee.clint.harts {
+        for h in 0..<machine.pointee.fabric.clint.harts {
             let s = hartContext(UInt64(h)).pointee.statistics
             for i in 0..<24 {
                 total.firmwareExceptions[i] &+= s.firmwareExceptions[i]

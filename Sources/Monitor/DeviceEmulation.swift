@@ -11,95 +11,73 @@ extension HartContext {
     mutating func emulateDeviceAccess(_ access: MemoryAccess, isStore: Bool, address: UInt64,
                                       registers: FrameRegisters) -> Bool {
         let width = Int(access.width)
-        let value = isStore ? registers.get(access.register) : 0
+        var regs = registers
+        let value = isStore ? regs.get(access.register) : 0
         let me = index
-        var loaded: UInt64 = 0
-        var handled = false
-        var doorbells: UInt32 = 0
-        var clintEvent: CLINTWrite? = nil
-        var powerOff = false
         let time = csr_read_time()
-        withMachine { m in
+        var actions = PhysicalActions()
+        var powerOff = false
+        let result: DeviceAccessResult = withMachine { m in
             let p = m.platform
             if p.clint.contains(address, width: UInt64(width)) {
-                let offset = address - p.clint.base
-                if isStore {
-                    clintEvent = m.clint.write(offset: offset, width: width, value: value)
-                    handled = clintEvent != nil
-                    switch clintEvent {
-                    case .msip(let hart)?:
-                        doorbells |= 1 << UInt32(hart)
-                    case .mtimecmp(let hart)?:
-                        // The real comparator follows the firmware's deadline.
-                        var clint = m.realClint
-                        clint.setMTimeCmp(hart: hart, m.clint.mtimecmp(hart: hart))
-                        doorbells |= 1 << UInt32(hart)
-                    default:
-                        break
-                    }
-                } else if let v = m.clint.read(offset: offset, width: width, time: time) {
-                    loaded = v
-                    handled = true
-                }
-            } else if p.plic.contains(address, width: UInt64(width)) {
-                let offset = address - p.plic.base
-                let before = m.plic.meipHarts
-                let result = isStore
-                    ? m.plic.write(offset: offset, width: width, value: UInt32(truncatingIfNeeded: value))
-                    : m.plic.read(offset: offset, width: width)
-                handled = true
-                var plic = m.realPlic
-                switch result {
-                case .value(let v):
-                    loaded = UInt64(v)
-                case .done:
-                    break
-                case .completed(let source):
-                    let owner = Int(m.claimedBy[source & 127])
-                    plic.complete(context: Plic<PhysicalBus>.machineContext(hart: owner), source: UInt32(source))
-                case .enablesChanged(let hart):
-                    for word in 0..<m.plic.words {
-                        plic.setEnableWord(context: Plic<PhysicalBus>.machineContext(hart: hart), word: word,
-                                           m.plic.enables(hart: hart, word: word))
-                    }
-                case .passthrough, .passthroughAndRecord:
-                    if isStore {
-                        mmio_write32(UInt(address), UInt32(truncatingIfNeeded: value))
-                    } else {
-                        loaded = UInt64(mmio_read32(UInt(address)))
-                    }
-                case .passthroughOr(let bits):
-                    loaded = UInt64(mmio_read32(UInt(address)) | bits)
-                case .fault:
-                    handled = false
-                }
-                doorbells |= before ^ m.plic.meipHarts
-            } else if p.testDevice.size > 0 && p.testDevice.contains(address, width: UInt64(width)) {
-                handled = true
-                if isStore {
-                    // A power-off or reset request: the summary goes first.
-                    powerOff = true
-                } else {
-                    loaded = UInt64(mmio_read32(UInt(address & ~3)))
-                }
+                return m.fabric.clintAccess(hart: me, offset: address - p.clint.base, width: width,
+                                            isStore: isStore, value: value, time: time, actions: &actions)
+            }
+            if p.plic.contains(address, width: UInt64(width)) {
+                let r = m.fabric.plicAccess(hart: me, offset: address - p.plic.base, width: width,
+                                            isStore: isStore, value: value, actions: &actions)
+                perform(actions, machine: &m)
+                return r
+            }
+            if p.testDevice.size > 0 && p.testDevice.contains(address, width: UInt64(width)) && width == 4 {
+                // A store is a power-off or reset request: the summary goes first.
+                powerOff = isStore
+                return .passthrough(orBits: 0)
+            }
+            return .fault
+        }
+        if actions.timerHart >= 0 {
+            var clint = Clint(bus: PhysicalBus(), base: clintBase)
+            clint.setMTimeCmp(hart: actions.timerHart, actions.deadline)
+        }
+        switch result {
+        case .fault:
+            return false
+        case .loaded(let v):
+            regs.set(access.register, extend(v, access))
+        case .stored:
+            break
+        case .passthrough(let bits):
+            if powerOff { printSummary() }
+            if isStore {
+                mmio_write32(UInt(address), UInt32(truncatingIfNeeded: value))
+            } else {
+                regs.set(access.register, extend(UInt64(mmio_read32(UInt(address)) | bits), access))
             }
         }
-        guard handled else { return false }
         statistics.deviceEmulations &+= 1
-        if case .mtime? = clintEvent {
+        if actions.mtimeWriteIgnored {
             reportOnce(.mtimeWrite, "mtime write ignored: the real clock is shared with the payload", value: value)
         }
-        if powerOff {
-            printSummary()
-            mmio_write32(UInt(address & ~3), UInt32(truncatingIfNeeded: value))
-        }
-        ringDoorbells(doorbells, except: me, clintBase: clintBase)
-        if !isStore {
-            var regs = registers
-            regs.set(access.register, extend(loaded, access))
-        }
+        ringDoorbells(actions.doorbells, except: me, clintBase: clintBase)
         refreshDeviceLines()
         return true
+    }
+
+    /// The real-PLIC half of ``PhysicalActions`` (under the machine lock).
+    func perform(_ actions: PhysicalActions, machine m: inout Machine) {
+        var plic = m.realPlic
+        if actions.completeSource != 0 {
+            plic.complete(context: Plic<PhysicalBus>.machineContext(hart: actions.completeHart),
+                          source: UInt32(actions.completeSource))
+        }
+        if actions.mirrorEnablesHart >= 0 {
+            let hart = actions.mirrorEnablesHart
+            for word in 0..<m.fabric.plic.words {
+                plic.setEnableWord(context: Plic<PhysicalBus>.machineContext(hart: hart), word: word,
+                                   m.fabric.plic.enables(hart: hart, word: word))
+            }
+        }
     }
 
     /// Sign- or zero-extends a loaded value to 64 bits.
@@ -119,17 +97,15 @@ extension HartContext {
     mutating func refreshDeviceLines() {
         let me = index
         let time = csr_read_time()
-        let (msip, mtip, meip) = withMachine { m in
-            (m.clint.msip(hart: me), m.clint.mtip(hart: me, time: time), m.plic.meip(hart: me))
-        }
-        hart.setDeviceLines(msip: msip, mtip: mtip, meip: meip)
+        let lines = withMachine { $0.fabric.lines(hart: me, time: time) }
+        hart.mipDevices = lines
     }
 
     /// MTIP alone, which moves with time rather than with device accesses.
     mutating func refreshTimerLine() {
         let me = index
         let time = csr_read_time()
-        let deadline = withMachine { $0.clint.mtimecmp(hart: me) }
+        let deadline = withMachine { $0.fabric.clint.mtimecmp(hart: me) }
         var lines = hart.mipDevices
         if time >= deadline { lines.insert(.mtip) } else { lines.remove(.mtip) }
         hart.mipDevices = lines
@@ -146,26 +122,22 @@ extension HartContext {
             cpu_fence()
         }
         if pending.contains(.meip) {
-            var doorbells: UInt32 = 0
-            withMachine { m in
+            let doorbells: UInt32 = withMachine { m in
                 var plic = m.realPlic
                 let context = Plic<PhysicalBus>.machineContext(hart: me)
-                let before = m.plic.meipHarts
+                var changed: UInt32 = 0
                 // Claim everything the real context offers: each claim
                 // silences its source until the firmware completes it.
-                var guardCount = 0
-                while guardCount < 128 {
+                for _ in 0..<VirtualPLIC.maximumSources {
                     let source = plic.claim(context: context)
                     if source == 0 { break }
-                    if Int(source) <= m.plic.sources {
-                        m.plic.raise(source: Int(source))
-                        m.claimedBy[Int(source) & 127] = UInt8(me)
+                    if Int(source) <= m.fabric.plic.sources {
+                        changed |= m.fabric.claimed(source: Int(source), byHart: me)
                     } else {
                         plic.complete(context: context, source: source)
                     }
-                    guardCount += 1
                 }
-                doorbells = before ^ m.plic.meipHarts
+                return changed
             }
             ringDoorbells(doorbells, except: me, clintBase: clintBase)
         }

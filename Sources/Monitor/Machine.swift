@@ -13,13 +13,8 @@ struct Machine {
     var monitor: PlatformDescription.Region
     /// The configuration every hart shares, `hartID` aside.
     var hartTemplate: HartConfiguration
-    var clint: VirtualCLINT
-    var plic: VirtualPLIC
-    /// For each source in service, the hart whose real M context claimed it,
-    /// so the firmware's complete reaches the context that holds it.
-    var claimedBy: InlineArray<128, UInt8> = InlineArray(repeating: 0)
-    /// Harts that have booted into the firmware.
-    var hartsOnline: UInt32 = 0
+    /// The virtual CLINT and PLIC and their binding to the real ones.
+    var fabric: InterruptFabric
 
     var realClint: Clint<PhysicalBus> { Clint(bus: PhysicalBus(), base: platform.clint.base) }
     var realPlic: Plic<PhysicalBus> { Plic(bus: PhysicalBus(), base: platform.plic.base) }
