@@ -203,9 +203,9 @@ extension VirtualHart {
         case CSR.scounteren.rawValue:
             scounteren = value & m.counterEnableWritable
         case CSR.menvcfg.rawValue:
-            menvcfg = value & m.menvcfgWritable
+            menvcfg = EnvironmentConfiguration.legalize(old: menvcfg, new: value & m.menvcfgWritable)
         case CSR.senvcfg.rawValue:
-            senvcfg = value & m.senvcfgWritable
+            senvcfg = EnvironmentConfiguration.legalize(old: senvcfg, new: value & m.senvcfgWritable)
         case CSR.mscratch.rawValue: mscratch = value
         case CSR.sscratch.rawValue: sscratch = value
         case CSR.mepc.rawValue: mepc = value & m.epcWritable

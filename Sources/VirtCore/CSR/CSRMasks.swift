@@ -92,6 +92,13 @@ public enum EnvironmentConfiguration {
     public static let pbmte: UInt64 = 1 << 62
     /// `stimecmp` enable (Sstc).
     public static let stce: UInt64 = 1 << 63
+
+    /// `CBIE` is WARL and its encoding `0b10` is reserved: a write of it
+    /// keeps the old `CBIE` (the other fields are written as usual).
+    @inlinable
+    public static func legalize(old: UInt64, new: UInt64) -> UInt64 {
+        new & cbie == 2 << 4 ? (new & ~cbie) | (old & cbie) : new
+    }
 }
 
 /// Legal `mtvec`/`stvec` values ("Machine Trap-Vector Base-Address Register").
