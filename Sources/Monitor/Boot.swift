@@ -37,6 +37,7 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
         while true { cpu_wfi() }
     }
     let harts = min(platform.harts, VirtualCLINT.maximumHarts)
+    reserveMonitorMemory(fdt: fdt, tree: tree, platform: platform)
     let monitor = PlatformDescription.Region(base: Layout.monitorBase,
                                              size: Layout.firmwareEntry - Layout.monitorBase)
     let layout = PMPLayout(monitor: monitor, platform: platform)
@@ -71,6 +72,22 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     cpu_fence()
     machineReady = 1
     cpu_fence()
+}
+
+/// Reserves the monitor's memory in the device tree the firmware and the
+/// payload will read, so the payload never allocates it. The tree grows by
+/// one 16-byte entry into the free space QEMU leaves after it (it places the
+/// tree 2 MiB-aligned below the end of memory).
+func reserveMonitorMemory(fdt: UInt64, tree: DeviceTree, platform: PlatformDescription) {
+    let end = fdt &+ UInt64(tree.totalSize) &+ 16
+    var console = MonitorConsole(base: platform.uart.base)
+    guard platform.memory.contains(fdt, width: UInt64(tree.totalSize) + 16), end <= platform.memory.base &+ platform.memory.size,
+          let start = UnsafeMutableRawPointer(bitPattern: UInt(fdt)),
+          DeviceTreeReservation.reserve(base: Layout.monitorBase, size: Layout.firmwareEntry - Layout.monitorBase,
+                                        in: UnsafeMutableRawBufferPointer(start: start, count: tree.totalSize + 16)) else {
+        console.write("[firmvisor] warning: could not reserve the monitor's memory in the device tree\n")
+        return
+    }
 }
 
 /// What the firmware will find when it probes the hart: the real hart's
