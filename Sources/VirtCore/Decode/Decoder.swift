@@ -98,7 +98,8 @@ public enum Decoder {
             let offset: UInt32 = isDouble
                 ? (field(b, 12, 10) << 3) | (field(b, 6, 5) << 6)
                 : (field(b, 12, 10) << 3) | (field(b, 6, 6) << 2) | (field(b, 5, 5) << 6)
-            let access = MemoryAccess(width: isDouble ? 8 : 4, signExtends: !isDouble,
+            // Only c.lw sign-extends; c.sw expands to sw, whose access does not.
+            let access = MemoryAccess(width: isDouble ? 8 : 4, signExtends: !isDouble && funct3 < 6,
                                       register: reg, base: base, offset: Int64(offset))
             return funct3 >= 6 ? .store(access) : .load(access)
         case (2, 2), (2, 3):
