@@ -1,3 +1,4 @@
+import Testing
 import VirtCore
 
 /// One virtual hart with its environment and registers, and short helpers
@@ -34,6 +35,21 @@ struct HartFixture {
     /// True when the last instruction at `pc` took an illegal-instruction trap.
     func trapped(_ result: ExecutionResult, length: UInt64 = 4) -> Bool {
         result != .resume(pc: pc + length) && hart.mcause == 2 && hart.mepc == pc
+    }
+
+    /// Runs one instruction; true when it took an illegal-instruction trap.
+    mutating func traps(_ bits: UInt32) -> Bool {
+        let result = run(bits)
+        return trapped(result, length: bits & 3 == 3 ? 4 : 2)
+    }
+
+    /// Runs one instruction and expects a faithful illegal-instruction trap.
+    mutating func expectIllegal(_ bits: UInt32, sourceLocation: SourceLocation = #_sourceLocation) {
+        let from = mode
+        let trapped = traps(bits)
+        let value = bits & 3 == 3 ? UInt64(bits) : UInt64(bits & 0xFFFF)
+        #expect(trapped && hart.mtval == value && hart.mode == .machine && hart.mstatus.mpp == from,
+                "expected an illegal-instruction trap for \(hex(bits))", sourceLocation: sourceLocation)
     }
 
     /// Runs a CSR instruction; returns the value written to rd, or nil on a trap.
