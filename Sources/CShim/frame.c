@@ -30,6 +30,14 @@ static volatile uint32_t machine_lock;
 void *firmvisor_hart_storage(uint64_t hartid) {
     return hartid < FIRMVISOR_MAX_HARTS ? hart_storage[hartid] : (void *)0;
 }
+static volatile uint32_t mailboxes[FIRMVISOR_MAX_HARTS];
+static volatile uint64_t fences_requested[FIRMVISOR_MAX_HARTS];
+static volatile uint64_t fences_completed[FIRMVISOR_MAX_HARTS];
+
+volatile uint32_t *firmvisor_mailbox(uint64_t hart) { return &mailboxes[hart % FIRMVISOR_MAX_HARTS]; }
+volatile uint64_t *firmvisor_fence_requested(uint64_t hart) { return &fences_requested[hart % FIRMVISOR_MAX_HARTS]; }
+volatile uint64_t *firmvisor_fence_completed(uint64_t hart) { return &fences_completed[hart % FIRMVISOR_MAX_HARTS]; }
+
 void *firmvisor_machine_storage(void) { return machine_storage; }
 volatile uint32_t *firmvisor_machine_lock(void) { return &machine_lock; }
 

@@ -43,7 +43,8 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     let layout = PMPLayout(monitor: monitor, platform: platform)
     machinePointer.initialize(to: Machine(
         platform: platform, layout: layout, monitor: monitor,
-        hartTemplate: probeHart(), fabric: InterruptFabric(harts: harts, plicSources: platform.plicSources)))
+        hartTemplate: probeHart(), fabric: InterruptFabric(harts: harts, plicSources: platform.plicSources),
+        offload: mmio_read32(UInt(BootOptions.address)) & BootOptions.noOffload == 0))
 
     // The monitor owns the real CLINT and the PLIC's M contexts.
     var clint = Clint(bus: PhysicalBus(), base: platform.clint.base)
@@ -68,7 +69,8 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     console.write(hex: Layout.firmwareEntry)
     console.write(" in virtual M-mode, ")
     console.write(decimal: UInt64(PMPLayout.virtualEntries))
-    console.write(" PMP entries for it\n")
+    console.write(" PMP entries for it, offload ")
+    console.write(machinePointer.pointee.offload ? "on\n" : "off\n")
     cpu_fence()
     machineReady = 1
     cpu_fence()
@@ -152,6 +154,7 @@ extension HartContext {
             total.csrEmulations &+= s.csrEmulations
             total.deviceEmulations &+= s.deviceEmulations
             total.waits &+= s.waits
+            total.offloadedCalls &+= s.offloadedCalls
         }
         console.write("\n[firmvisor] summary: firmware traps by cause:")
         for i in 0..<24 where total.firmwareExceptions[i] != 0 {
@@ -173,6 +176,8 @@ extension HartContext {
         console.write(decimal: total.deviceEmulations)
         console.write(", wfi waits ")
         console.write(decimal: total.waits)
+        console.write(", offloaded SBI calls ")
+        console.write(decimal: total.offloadedCalls)
         console.write(", world switches ")
         console.write(decimal: total.worldSwitches)
         console.write("\n[firmvisor] summary: interrupts injected MSI=")

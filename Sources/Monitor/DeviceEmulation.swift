@@ -120,6 +120,7 @@ extension HartContext {
             // Clear the doorbell before reading the state it announces.
             mmio_write32(UInt(clintBase + 4 * UInt64(me)), 0)
             cpu_fence()
+            serveMailbox()
         }
         if pending.contains(.meip) {
             let doorbells: UInt32 = withMachine { m in

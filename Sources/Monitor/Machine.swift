@@ -15,6 +15,8 @@ struct Machine {
     var hartTemplate: HartConfiguration
     /// The virtual CLINT and PLIC and their binding to the real ones.
     var fabric: InterruptFabric
+    /// Serve the payload's hot SBI calls in the monitor (see Offload.swift).
+    var offload: Bool
 
     var realClint: Clint<PhysicalBus> { Clint(bus: PhysicalBus(), base: platform.clint.base) }
     var realPlic: Plic<PhysicalBus> { Plic(bus: PhysicalBus(), base: platform.plic.base) }

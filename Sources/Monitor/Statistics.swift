@@ -15,6 +15,8 @@ struct Statistics {
     var deviceEmulations: UInt64 = 0
     /// Switches between the firmware's world and the payload's.
     var worldSwitches: UInt64 = 0
+    /// Payload SBI calls served by the monitor (the offload path).
+    var offloadedCalls: UInt64 = 0
     /// Emulated `wfi` that had to wait on the real hart.
     var waits: UInt64 = 0
 

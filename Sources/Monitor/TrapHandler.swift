@@ -35,7 +35,10 @@ extension HartContext {
             // firmware's to handle, as on the real hart.
             statistics.payloadExceptions[Int(min(code, 23))] &+= 1
             let value = csr_read_mtval()
-            if code == Exception.loadAccessFault.rawValue || code == Exception.storeAccessFault.rawValue,
+            if code == Exception.environmentCallFromS.rawValue, machinePointer.pointee.offload,
+               let next = serveOffloadedCall(pc: mepc, registers: registers) {
+                pc = next
+            } else if code == Exception.loadAccessFault.rawValue || code == Exception.storeAccessFault.rawValue,
                let next = emulatePayloadDeviceAccess(code: code, pc: mepc, address: value, registers: registers) {
                 pc = next
             } else {

@@ -1,0 +1,127 @@
+#if arch(riscv64)
+import CShim
+import Platform
+import VirtCore
+
+/// The offload fast path: the payload's hottest SBI calls served by the
+/// monitor without entering the firmware, leaving the firmware's virtual
+/// state as its own handler would have left it (OpenSBI 1.1's
+/// `sbi_timer_event_start`, `sbi_ipi_send_smode`, `sbi_remote_fence_*`).
+/// Switched off with the boot option ``BootOptions/noOffload``.
+extension HartContext {
+    /// Serves the payload's `ecall` if it is an offloaded call; returns the
+    /// pc to resume the payload at, or `nil` to hand the call to the firmware.
+    mutating func serveOffloadedCall(pc: UInt64, registers: FrameRegisters) -> UInt64? {
+        var regs = registers
+        let hartCount = machinePointer.pointee.fabric.clint.harts
+        guard let call = SBI.decode(extension: regs.get(17), function: regs.get(16),
+                                    arguments: regs.get(10), regs.get(11), hartCount: hartCount) else { return nil }
+        switch call {
+        case .setTimer(let deadline):
+            setTimer(deadline)
+        case .sendIPI(let harts):
+            sendSupervisorSoftwareInterrupts(harts)
+        case .remoteFence(let harts, _):
+            remoteFence(harts)
+        }
+        statistics.offloadedCalls &+= 1
+        regs.set(10, SBI.success)
+        regs.set(11, 0)
+        return pc &+ 4
+    }
+
+    /// `sbi_set_timer`: with Sstc, `stimecmp` (the payload's, installed);
+    /// without, the firmware's `mtimecmp` and a cleared STIP. Both set the
+    /// firmware's `mie.MTIE`, as OpenSBI does.
+    mutating func setTimer(_ deadline: UInt64) {
+        if hart.configuration.hasSstc {
+            csr_write_stimecmp(deadline)
+        } else {
+            let me = index
+            var actions = PhysicalActions()
+            let time = csr_read_time()
+            _ = withMachine { m in
+                m.fabric.clintAccess(hart: me, offset: VirtualCLINT.mtimecmpOffset + 8 * UInt64(me), width: 8,
+                                     isStore: true, value: deadline, time: time, actions: &actions)
+            }
+            var clint = Clint(bus: PhysicalBus(), base: clintBase)
+            clint.setMTimeCmp(hart: me, deadline)
+            hart.mipSoftware.remove(.stip)
+            csr_clear_mip(InterruptBits.stip.rawValue)
+            refreshDeviceLines()
+        }
+        hart.mie.insert(.mtip)
+    }
+
+    /// `sbi_send_ipi`: SSIP on every target, through its mailbox.
+    mutating func sendSupervisorSoftwareInterrupts(_ harts: UInt64) {
+        var rest = harts
+        while rest != 0 {
+            let target = rest.trailingZeroBitCount
+            rest &= rest - 1
+            if target == index {
+                raiseSupervisorSoftwareInterrupt()
+            } else {
+                firmvisor_atomic_or32(firmvisor_mailbox(UInt64(target)), FIRMVISOR_REQUEST_SSIP)
+                ringDoorbell(hart: target, clintBase: clintBase)
+            }
+        }
+    }
+
+    mutating func raiseSupervisorSoftwareInterrupt() {
+        hart.mipSoftware.insert(.ssip)
+        if installed == .payload { csr_set_mip(InterruptBits.ssip.rawValue) }
+    }
+
+    /// Remote fences with a completion barrier: returns only after every
+    /// target executed `fence.i` and `sfence.vma` after the request.
+    mutating func remoteFence(_ harts: UInt64) {
+        var tickets: InlineArray<8, UInt64> = InlineArray(repeating: 0)
+        var rest = harts
+        while rest != 0 {
+            let target = rest.trailingZeroBitCount
+            rest &= rest - 1
+            if target == index { continue }
+            tickets[target & 7] = firmvisor_atomic_fetch_add64(firmvisor_fence_requested(UInt64(target)), 1) &+ 1
+            ringDoorbell(hart: target, clintBase: clintBase)
+        }
+        if harts & (1 << UInt64(index)) != 0 {
+            cpu_fence_i()
+            cpu_sfence_vma_all()
+        }
+        rest = harts & ~(1 << UInt64(index))
+        while rest != 0 {
+            let target = rest.trailingZeroBitCount
+            // Serve requests aimed at this hart while waiting: two harts
+            // fencing each other must not wait for each other forever.
+            serveMailbox()
+            if firmvisor_atomic_load64(firmvisor_fence_completed(UInt64(target))) >= tickets[target & 7] {
+                rest &= rest - 1
+            }
+        }
+    }
+
+    /// Carries out what other harts' offloaded calls asked of this one.
+    mutating func serveMailbox() {
+        let me = UInt64(index)
+        let requested = firmvisor_atomic_load64(firmvisor_fence_requested(me))
+        if firmvisor_atomic_load64(firmvisor_fence_completed(me)) < requested {
+            cpu_fence_i()
+            cpu_sfence_vma_all()
+            firmvisor_atomic_store64(firmvisor_fence_completed(me), requested)
+        }
+        if firmvisor_atomic_swap32(firmvisor_mailbox(me), 0) & FIRMVISOR_REQUEST_SSIP != 0 {
+            raiseSupervisorSoftwareInterrupt()
+        }
+    }
+}
+
+/// Options the monitor reads at boot from a word QEMU's loader writes at
+/// ``BootOptions/address`` (`scripts/run` does it), zero by default.
+struct BootOptions {
+    /// The last page of the monitor's window, outside its image.
+    static let address: UInt64 = 0x800F_F000
+    /// Bit 0: serve no SBI call in the monitor (`--no-offload`).
+    static let noOffload: UInt32 = 1
+}
+#endif
