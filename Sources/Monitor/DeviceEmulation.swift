@@ -97,17 +97,18 @@ extension HartContext {
     mutating func refreshDeviceLines() {
         let me = index
         let time = csr_read_time()
-        let lines = withMachine { $0.fabric.lines(hart: me, time: time) }
+        let (lines, deadline) = withMachine { ($0.fabric.lines(hart: me, time: time), $0.fabric.clint.mtimecmp(hart: me)) }
         hart.mipDevices = lines
+        timerDeadline = deadline
     }
 
-    /// MTIP alone, which moves with time rather than with device accesses.
+    /// MTIP alone, which moves with time rather than with device accesses:
+    /// compared against this hart's copy of its deadline, which every change
+    /// of `mtimecmp[me]` refreshes (locally, or through the doorbell when
+    /// another hart wrote it), so the trap path takes no lock.
     mutating func refreshTimerLine() {
-        let me = index
-        let time = csr_read_time()
-        let deadline = withMachine { $0.fabric.clint.mtimecmp(hart: me) }
         var lines = hart.mipDevices
-        if time >= deadline { lines.insert(.mtip) } else { lines.remove(.mtip) }
+        if csr_read_time() >= timerDeadline { lines.insert(.mtip) } else { lines.remove(.mtip) }
         hart.mipDevices = lines
     }
 

@@ -15,6 +15,8 @@ struct HartContext {
     var reported: UInt32 = 0
     let clintBase: UInt64
     let layout: PMPLayout
+    /// This hart's `mtimecmp` in the virtual CLINT, cached for the trap path.
+    var timerDeadline: UInt64 = VirtualCLINT.resetMTimeCmp
 
     init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout) {
         self.hart = hart
