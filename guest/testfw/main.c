@@ -1,0 +1,818 @@
+/*
+ * Firmvisor test firmware: M-mode corner cases that OpenSBI does not reach.
+ *
+ * Runs natively (QEMU -bios, loaded at 0x80000000) and deprivileged under the
+ * monitor (loaded at 0x80100000). Hart 0 drives the tests and prints
+ *   TESTFW: PASS <name> | TESTFW: FAIL <name> <what> got=0x.. want=0x..
+ *   TESTFW: SKIP <name> <why> | TESTFW: NOTE <name> <text>
+ *   TESTFW: DONE pass=N fail=M
+ * then powers off through the test device (0x5555 when all pass, else exit 1).
+ *
+ * Position independence: no absolute addresses in data (no pointer tables, no
+ * jump tables: built with -fno-jump-tables); every address is formed with
+ * auipc at run time.
+ */
+#include "testfw.h"
+
+/* ---- freestanding runtime ------------------------------------------------ */
+
+void *memset(void *d, int c, unsigned long n)
+{
+    u8 *p = d;
+    while (n--) *p++ = (u8)c;
+    return d;
+}
+
+void *memcpy(void *d, const void *s, unsigned long n)
+{
+    u8 *p = d;
+    const u8 *q = s;
+    while (n--) *p++ = *q++;
+    return d;
+}
+
+static inline u64 hartid(void)
+{
+    u64 h;
+    __asm__ volatile("mv %0, tp" : "=r"(h));
+    return h;
+}
+
+static inline u64 mtime(void) { return mmio_r64(CLINT_MTIME); }
+
+#define TICKS_PER_MS 10000UL
+
+/* ---- shared state (in .bss, cleared by hart 0) ---------------------------- */
+
+static struct hart_state harts[TESTFW_MAX_HARTS];
+static volatile u32 checked_in;
+static volatile u64 cmd[TESTFW_MAX_HARTS];
+static volatile u64 ack[TESTFW_MAX_HARTS];
+
+#define CMD_MSI 1
+
+/* ---- console ------------------------------------------------------------- */
+
+static void putc_(char c)
+{
+    while (!(mmio_r8(UART_LSR) & 0x20))
+        ;
+    mmio_w8(UART_THR, (u8)c);
+}
+
+static void puts_(const char *s)
+{
+    while (*s) {
+        if (*s == '\n') putc_('\r');
+        putc_(*s++);
+    }
+}
+
+static void puthex(u64 v)
+{
+    puts_("0x");
+    int started = 0;
+    for (int i = 60; i >= 0; i -= 4) {
+        u64 d = (v >> i) & 0xf;
+        if (d || started || i == 0) {
+            putc_((char)(d < 10 ? '0' + d : 'a' + d - 10));
+            started = 1;
+        }
+    }
+}
+
+static void putdec(u64 v)
+{
+    char buf[24];
+    int n = 0;
+    do { buf[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n) putc_(buf[--n]);
+}
+
+/* ---- trap handler ---------------------------------------------------------- */
+
+static u32 insn_bits(u64 addr)
+{
+    const volatile u16 *p = (const volatile u16 *)addr;
+    u32 lo = p[0];
+    if ((lo & 3) != 3) return lo;
+    return lo | ((u32)p[1] << 16);
+}
+
+void trap_handler(struct trap_frame *f)
+{
+    u64 h = hartid();
+    struct hart_state *hs = &harts[h];
+    u64 cause = csr_read(mcause);
+    u64 epc = csr_read(mepc);
+    u64 tval = csr_read(mtval);
+    u64 st = csr_read(mstatus);
+
+    hs->ntraps++;
+    if (cause & CAUSE_INTR) {
+        u64 code = cause & ~CAUSE_INTR;
+        hs->mcause = cause;
+        hs->mepc = epc;
+        hs->mtval = tval;
+        hs->mstatus = st;
+        hs->slot = f->slot;
+        hs->mip = csr_read(mip);
+        if (code == IRQ_MTI) {
+            hs->claim = mtime();                 /* when it arrived */
+            mmio_w64(CLINT_MTIMECMP(h), ~0UL);
+            hs->mip_after = csr_read(mip);
+        } else if (code == IRQ_MSI) {
+            mmio_w32(CLINT_MSIP(h), 0);
+            hs->msip_after = mmio_r32(CLINT_MSIP(h));
+            hs->mip_after = csr_read(mip);
+            if (hs->forward_msi) mmio_w32(CLINT_MSIP(0), 1);
+        } else if (code == IRQ_MEI) {
+            u64 ctx = 2 * h;
+            u32 c = mmio_r32(PLIC_CLAIM(ctx));
+            hs->claim = c;
+            mmio_w8(UART_IER, 0);
+            if (c) mmio_w32(PLIC_CLAIM(ctx), c);
+            u32 c2 = mmio_r32(PLIC_CLAIM(ctx));
+            hs->claim2 = c2;
+            if (c2) mmio_w32(PLIC_CLAIM(ctx), c2);
+            hs->mip_after = csr_read(mip);
+        } else {
+            hs->unexpected++;
+            hs->unexp_cause = cause;
+            hs->unexp_epc = epc;
+            hs->unexp_tval = tval;
+            csr_write(mie, 0);                  /* no interrupt storm */
+        }
+        __asm__ volatile("fence rw, rw" ::: "memory");
+        hs->nirqs++;
+        return;
+    }
+
+    u64 mode = hs->mode;
+    if (mode == TRAP_UNEXPECTED) {
+        hs->unexpected++;
+        hs->unexp_cause = cause;
+        hs->unexp_epc = epc;
+        hs->unexp_tval = tval;
+    } else {
+        hs->mcause = cause;
+        hs->mepc = epc;
+        hs->mtval = tval;
+        hs->mstatus = st;
+        hs->slot = f->slot;
+    }
+    if (mode == TRAP_RECOVER_RA || cause == CAUSE_FETCH_FAULT || cause == 12 ||
+        cause == 0) {
+        /* Do not read the instruction at mepc; go back to the caller in M. */
+        csr_write(mepc, f->x[1]);
+        csr_set(mstatus, MSTATUS_MPP);
+    } else {
+        u32 bits = insn_bits(epc);
+        csr_write(mepc, epc + ((bits & 3) == 3 ? 4 : 2));
+    }
+}
+
+/* ---- test bookkeeping ---------------------------------------------------- */
+
+static u64 npass, nfail, nskip;
+
+struct result {
+    const char *name;
+    int failed;
+    const char *what;
+    u64 got, want;
+    u64 unexpected0;
+};
+
+static void begin(struct result *r, const char *name)
+{
+    struct hart_state *hs = &harts[hartid()];
+    r->name = name;
+    r->failed = 0;
+    r->what = "";
+    r->got = r->want = 0;
+    r->unexpected0 = hs->unexpected;
+    hs->mode = TRAP_UNEXPECTED;
+}
+
+static int expect(struct result *r, int ok, const char *what, u64 got, u64 want)
+{
+    if (!ok && !r->failed) {
+        r->failed = 1;
+        r->what = what;
+        r->got = got;
+        r->want = want;
+    }
+    return ok;
+}
+
+#define EXPECT_EQ(r, what, got, want) \
+    expect((r), (u64)(got) == (u64)(want), (what), (u64)(got), (u64)(want))
+
+static void note(const char *name, const char *text, u64 v)
+{
+    puts_("TESTFW: NOTE ");
+    puts_(name);
+    puts_(" ");
+    puts_(text);
+    puts_(" ");
+    puthex(v);
+    puts_("\n");
+}
+
+static void skip(const char *name, const char *why)
+{
+    puts_("TESTFW: SKIP ");
+    puts_(name);
+    puts_(" ");
+    puts_(why);
+    puts_("\n");
+    nskip++;
+}
+
+static void end(struct result *r)
+{
+    struct hart_state *hs = &harts[hartid()];
+    hs->mode = TRAP_UNEXPECTED;
+    if (!r->failed && hs->unexpected != r->unexpected0) {
+        r->failed = 1;
+        r->what = "unexpected-trap mcause/mepc";
+        r->got = hs->unexp_cause;
+        r->want = hs->unexp_epc;
+    }
+    if (r->failed) {
+        puts_("TESTFW: FAIL ");
+        puts_(r->name);
+        puts_(" ");
+        puts_(r->what);
+        puts_(" got=");
+        puthex(r->got);
+        puts_(" want=");
+        puthex(r->want);
+        puts_("\n");
+        nfail++;
+    } else {
+        puts_("TESTFW: PASS ");
+        puts_(r->name);
+        puts_("\n");
+        npass++;
+    }
+}
+
+/*
+ * Wait until hs->nirqs moves past n, at most `ticks`. The race-free WFI
+ * pattern: check with MIE = 0, wfi (wakes on mip & mie regardless of MIE),
+ * then open MIE so the pending interrupt is taken. Returns with MIE = 0.
+ */
+static int wait_irq(struct hart_state *hs, u64 n, u64 ticks)
+{
+    u64 start = mtime();
+    for (;;) {
+        csr_clear(mstatus, MSTATUS_MIE);
+        if (hs->nirqs != n) return 1;
+        if (mtime() - start > ticks) return 0;
+        __asm__ volatile("wfi" ::: "memory");
+        csr_set(mstatus, MSTATUS_MIE);
+        __asm__ volatile("nop" ::: "memory");
+    }
+}
+
+static int wait_value(volatile u64 *p, u64 v, u64 ticks)
+{
+    u64 start = mtime();
+    while (*p != v) {
+        if (mtime() - start > ticks) return 0;
+    }
+    __asm__ volatile("fence rw, rw" ::: "memory");
+    return 1;
+}
+
+/* ---- device tree: count /cpus/cpu@N -------------------------------------- */
+
+static u32 be32(const volatile u8 *p)
+{
+    return ((u32)p[0] << 24) | ((u32)p[1] << 16) | ((u32)p[2] << 8) | p[3];
+}
+
+static int streq(const volatile u8 *a, const char *b)
+{
+    while (*a && *a == (u8)*b) { a++; b++; }
+    return *a == (u8)*b;
+}
+
+static int starts_with(const volatile u8 *a, const char *b)
+{
+    while (*b) {
+        if (*a != (u8)*b) return 0;
+        a++; b++;
+    }
+    return 1;
+}
+
+static int fdt_count_cpus(u64 fdt)
+{
+    const volatile u8 *b = (const volatile u8 *)fdt;
+    if (!fdt || be32(b) != 0xd00dfeedU) return -1;
+    u32 total = be32(b + 4), off = be32(b + 8);
+    const volatile u8 *p = b + off, *endp = b + total;
+    int depth = 0, in_cpus = 0, count = 0;
+    while (p < endp) {
+        u32 tok = be32(p);
+        p += 4;
+        if (tok == 1) {                      /* FDT_BEGIN_NODE */
+            const volatile u8 *name = p;
+            u64 len = 0;
+            while (name[len]) len++;
+            p += (len + 1 + 3) & ~3UL;
+            depth++;
+            if (depth == 2 && streq(name, "cpus")) in_cpus = 1;
+            else if (in_cpus && depth == 3 && starts_with(name, "cpu@")) count++;
+        } else if (tok == 2) {               /* FDT_END_NODE */
+            if (depth == 2) in_cpus = 0;
+            depth--;
+        } else if (tok == 3) {               /* FDT_PROP */
+            u32 len = be32(p);
+            p += 8 + ((len + 3) & ~3U);
+        } else if (tok == 4) {               /* FDT_NOP */
+        } else if (tok == 9) {               /* FDT_END */
+            return count;
+        } else {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/* ---- the tests ----------------------------------------------------------- */
+
+static int native;   /* running from 0x80000000 as -bios */
+
+static void test_boot_args(u64 a0, u64 fdt, u64 info)
+{
+    struct result r;
+    begin(&r, "boot-args");
+    EXPECT_EQ(&r, "mhartid-vs-a0", csr_read(mhartid), a0);
+    EXPECT_EQ(&r, "fdt-magic", fdt ? be32((const volatile u8 *)fdt) : 0, 0xd00dfeedU);
+    EXPECT_EQ(&r, "fw_dynamic_info-magic",
+              info ? *(const volatile u64 *)info : 0, 0x4942534fUL);
+    end(&r);
+}
+
+static void test_ecall(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    begin(&r, "ecall");
+    hs->mode = TRAP_SKIP;
+    u64 n = hs->ntraps;
+    do_ecall();
+    EXPECT_EQ(&r, "traps", hs->ntraps - n, 1);
+    EXPECT_EQ(&r, "mcause", hs->mcause, CAUSE_ECALL_M);
+    EXPECT_EQ(&r, "mepc", hs->mepc, (u64)ecall_insn);
+    EXPECT_EQ(&r, "mstatus.MPP", (hs->mstatus >> 11) & 3, 3);
+    end(&r);
+}
+
+static void test_illegal_csr(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    begin(&r, "illegal-csr");
+    hs->mode = TRAP_SKIP;
+
+    u64 n = hs->ntraps;
+    read_csr_7c0();
+    EXPECT_EQ(&r, "csr7c0-traps", hs->ntraps - n, 1);
+    EXPECT_EQ(&r, "csr7c0-mcause", hs->mcause, CAUSE_ILLEGAL);
+    EXPECT_EQ(&r, "csr7c0-mepc", hs->mepc, (u64)csr_7c0_insn);
+    EXPECT_EQ(&r, "csr7c0-mtval", hs->mtval, insn_bits((u64)csr_7c0_insn));
+
+    n = hs->ntraps;
+    read_csr_5c0();
+    EXPECT_EQ(&r, "csr5c0-traps", hs->ntraps - n, 1);
+    EXPECT_EQ(&r, "csr5c0-mcause", hs->mcause, CAUSE_ILLEGAL);
+    EXPECT_EQ(&r, "csr5c0-mtval", hs->mtval, insn_bits((u64)csr_5c0_insn));
+
+    n = hs->ntraps;
+    csrrs_x0_mhartid();
+    EXPECT_EQ(&r, "csrrs-x0-mhartid-traps", hs->ntraps - n, 0);
+
+    n = hs->ntraps;
+    csrrw_mhartid(0x5a);
+    EXPECT_EQ(&r, "csrrw-mhartid-traps", hs->ntraps - n, 1);
+    EXPECT_EQ(&r, "csrrw-mhartid-mcause", hs->mcause, CAUSE_ILLEGAL);
+    EXPECT_EQ(&r, "csrrw-mhartid-mtval", hs->mtval, insn_bits((u64)csrrw_mhartid_insn));
+    EXPECT_EQ(&r, "mhartid-after", csr_read(mhartid), 0);
+    end(&r);
+}
+
+static void test_warl(void)
+{
+    struct result r;
+    begin(&r, "warl");
+
+    /* mstatus.MPP: 2 is illegal; 0, 1, 3 stick. */
+    u64 old = csr_read(mstatus);
+    u64 base = old & ~(u64)MSTATUS_MPP;
+    csr_write(mstatus, base | (2UL << 11));
+    u64 rb2 = csr_read(mstatus);
+    csr_write(mstatus, base | (1UL << 11));
+    u64 rb1 = csr_read(mstatus);
+    csr_write(mstatus, base);
+    u64 rb0 = csr_read(mstatus);
+    csr_write(mstatus, old);
+    u64 mpp2 = (rb2 >> 11) & 3;
+    if (mpp2 == 2 && native)
+        note("warl", "native QEMU 7.2 stores mstatus.MPP=2, read back", rb2);
+    else
+        expect(&r, mpp2 != 2, "mstatus.MPP=2-readback", mpp2, 3);
+    EXPECT_EQ(&r, "mstatus.MPP=1-readback", (rb1 >> 11) & 3, 1);
+    EXPECT_EQ(&r, "mstatus.MPP=0-readback", (rb0 >> 11) & 3, 0);
+
+    /* mtvec MODE 2 and 3 are reserved. */
+    u64 tv = csr_read(mtvec);
+    csr_write(mtvec, (tv & ~3UL) | 2);
+    u64 tv2 = csr_read(mtvec);
+    csr_write(mtvec, tv);
+    csr_write(mtvec, (tv & ~3UL) | 3);
+    u64 tv3 = csr_read(mtvec);
+    csr_write(mtvec, tv);
+    expect(&r, (tv2 & 3) < 2, "mtvec-mode2-readback", tv2, tv);
+    expect(&r, (tv3 & 3) < 2, "mtvec-mode3-readback", tv3, tv);
+    if ((tv2 & 3) < 2 && tv2 != tv) note("warl", "mtvec MODE 2 write changed mtvec to", tv2);
+    EXPECT_EQ(&r, "mtvec-restored", csr_read(mtvec), tv);
+
+    /* mepc: bit 0 reads 0, bit 1 writable (C extension). */
+    u64 ep = csr_read(mepc);
+    u64 target = (u64)_start + 0x100;
+    csr_write(mepc, target | 1);
+    u64 e1 = csr_read(mepc);
+    csr_write(mepc, target | 2);
+    u64 e2 = csr_read(mepc);
+    csr_write(mepc, ep);
+    if ((e1 & 1) && native)
+        note("warl", "native QEMU 7.2 keeps mepc bit 0, read back", e1);
+    else
+        EXPECT_EQ(&r, "mepc-bit0", e1, target);
+    EXPECT_EQ(&r, "mepc-bit1", e2, target | 2);
+    end(&r);
+}
+
+static void test_vectored(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    begin(&r, "vectored-mtvec");
+    u64 old = csr_read(mtvec);
+    u64 vec = (u64)trap_vector_table | 1;
+    csr_write(mtvec, vec);
+    EXPECT_EQ(&r, "mtvec-readback", csr_read(mtvec), vec);
+
+    /* Exceptions go to BASE (slot 0). */
+    hs->mode = TRAP_SKIP;
+    u64 n = hs->ntraps;
+    do_ecall();
+    EXPECT_EQ(&r, "ecall-traps", hs->ntraps - n, 1);
+    EXPECT_EQ(&r, "ecall-slot", hs->slot, 0);
+    EXPECT_EQ(&r, "ecall-mcause", hs->mcause, CAUSE_ECALL_M);
+    hs->mode = TRAP_UNEXPECTED;
+
+    /* MTI goes to BASE + 4*7. */
+    u64 ni = hs->nirqs;
+    mmio_w64(CLINT_MTIMECMP(0), mtime() + 100000);
+    csr_set(mie, MIP_MTIP);
+    int ok = wait_irq(hs, ni, 2000 * TICKS_PER_MS);
+    csr_clear(mie, MIP_MTIP);
+    mmio_w64(CLINT_MTIMECMP(0), ~0UL);
+    csr_write(mtvec, old);
+    if (expect(&r, ok, "mti-timeout mip", csr_read(mip), MIP_MTIP)) {
+        EXPECT_EQ(&r, "mti-slot", hs->slot, IRQ_MTI);
+        EXPECT_EQ(&r, "mti-mcause", hs->mcause, CAUSE_INTR | IRQ_MTI);
+    }
+    end(&r);
+}
+
+extern const char mti_wfi_next[];
+
+static void test_timer(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    begin(&r, "mti");
+
+    /* Part 1: MTIE + MIE, wfi; the handler writes mtimecmp = -1. */
+    u64 ni = hs->nirqs;
+    u64 target = mtime() + 100000;          /* 10 ms at 10 MHz */
+    csr_set(mie, MIP_MTIP);
+    csr_set(mstatus, MSTATUS_MIE);
+    __asm__ volatile(
+        "sd %1, 0(%0)\n"
+        "wfi\n"
+        ".globl mti_wfi_next\n"
+        "mti_wfi_next:\n"
+        "nop\n"
+        :: "r"(CLINT_MTIMECMP(0)), "r"(target) : "memory");
+    /* Spurious wake-ups: keep waiting, race-free. */
+    int ok = wait_irq(hs, ni, 2000 * TICKS_PER_MS);
+    csr_clear(mie, MIP_MTIP);
+    if (expect(&r, ok, "mti-timeout mip", csr_read(mip), MIP_MTIP)) {
+        EXPECT_EQ(&r, "mcause", hs->mcause, CAUSE_INTR | IRQ_MTI);
+        expect(&r, (hs->mip & MIP_MTIP) != 0, "mip.MTIP-in-handler", hs->mip, MIP_MTIP);
+        EXPECT_EQ(&r, "mip.MTIP-after-mtimecmp=-1", hs->mip_after & MIP_MTIP, 0);
+        expect(&r, hs->claim >= target, "fired-early mtime", hs->claim, target);
+        EXPECT_EQ(&r, "mstatus.MPIE", (hs->mstatus >> 7) & 1, 1);
+        EXPECT_EQ(&r, "mstatus.MIE-in-handler", (hs->mstatus >> 3) & 1, 0);
+        if (hs->mepc != (u64)mti_wfi_next)
+            note("mti", "interrupt not taken on the wfi wake-up (spurious wake?), mepc", hs->mepc);
+    }
+    EXPECT_EQ(&r, "mip.MTIP-now", csr_read(mip) & MIP_MTIP, 0);
+
+    /* Part 2: MIE = 0, MTIE = 1: wfi returns, no trap, MTIP = 1. */
+    csr_clear(mstatus, MSTATUS_MIE);
+    u64 n = hs->ntraps;
+    csr_set(mie, MIP_MTIP);
+    target = mtime() + 100000;
+    mmio_w64(CLINT_MTIMECMP(0), target);
+    u64 start = mtime(), wakes = 0;
+    while (!(csr_read(mip) & MIP_MTIP) && mtime() - start < 2000 * TICKS_PER_MS) {
+        __asm__ volatile("wfi" ::: "memory");
+        wakes++;
+    }
+    u64 mipv = csr_read(mip);
+    u64 now = mtime();
+    mmio_w64(CLINT_MTIMECMP(0), ~0UL);
+    u64 mip2 = csr_read(mip);
+    csr_clear(mie, MIP_MTIP);
+    expect(&r, (mipv & MIP_MTIP) != 0, "wfi-MIE=0: mip.MTIP", mipv, MIP_MTIP);
+    EXPECT_EQ(&r, "wfi-MIE=0: traps", hs->ntraps - n, 0);
+    expect(&r, now >= target, "wfi-MIE=0: woke-early mtime", now, target);
+    expect(&r, wakes >= 1, "wfi-MIE=0: wakes", wakes, 1);
+    EXPECT_EQ(&r, "wfi-MIE=0: mip.MTIP-after-mtimecmp=-1", mip2 & MIP_MTIP, 0);
+    end(&r);
+}
+
+static u64 nharts = 1;
+
+static void test_harts(u64 fdt)
+{
+    struct result r;
+    begin(&r, "harts");
+    int cpus = fdt_count_cpus(fdt);
+    if (expect(&r, cpus > 0, "fdt-cpus", (u64)(i64)cpus, 1)) {
+        u64 want = (u64)cpus > TESTFW_MAX_HARTS ? TESTFW_MAX_HARTS : (u64)cpus;
+        u64 start = mtime();
+        while (checked_in + 1 < want && mtime() - start < 2000 * TICKS_PER_MS)
+            ;
+        nharts = checked_in + 1;
+        EXPECT_EQ(&r, "checked-in", nharts, want);
+    }
+    end(&r);
+    puts_("TESTFW: harts=");
+    putdec(nharts);
+    puts_("\n");
+}
+
+static void test_msi(void)
+{
+    struct result r;
+    struct hart_state *h0 = &harts[0], *h1 = &harts[1];
+    if (nharts < 2) {
+        skip("msi", "needs 2 harts (-smp 2)");
+        return;
+    }
+    begin(&r, "msi");
+
+    /* Read-back of another hart's msip (hart 1 not listening yet). */
+    mmio_w32(CLINT_MSIP(1), 1);
+    u32 rb1 = mmio_r32(CLINT_MSIP(1));
+    mmio_w32(CLINT_MSIP(1), 0);
+    u32 rb0 = mmio_r32(CLINT_MSIP(1));
+    EXPECT_EQ(&r, "msip[1]-readback-1", rb1, 1);
+    EXPECT_EQ(&r, "msip[1]-readback-0", rb0, 0);
+
+    /* Own msip mirrors into mip.MSIP (MSIE = 0: no trap). */
+    u64 n = h0->ntraps;
+    mmio_w32(CLINT_MSIP(0), 1);
+    u64 mip1 = csr_read(mip);
+    mmio_w32(CLINT_MSIP(0), 0);
+    u64 mip0 = csr_read(mip);
+    EXPECT_EQ(&r, "mip.MSIP-with-msip[0]=1", mip1 & MIP_MSIP, MIP_MSIP);
+    EXPECT_EQ(&r, "mip.MSIP-with-msip[0]=0", mip0 & MIP_MSIP, 0);
+    EXPECT_EQ(&r, "traps-without-MSIE", h0->ntraps - n, 0);
+
+    /* Ping-pong: hart 0 -> hart 1 -> hart 0. */
+    ack[1] = 0;
+    __asm__ volatile("fence rw, rw" ::: "memory");
+    cmd[1] = CMD_MSI;
+    if (!expect(&r, wait_value(&ack[1], 1, 2000 * TICKS_PER_MS), "hart1-ready", ack[1], 1)) {
+        end(&r);
+        return;
+    }
+    u64 ni = h0->nirqs;
+    csr_set(mie, MIP_MSIP);
+    mmio_w32(CLINT_MSIP(1), 1);
+    int ok = wait_irq(h0, ni, 2000 * TICKS_PER_MS);
+    csr_clear(mie, MIP_MSIP);
+    int done = wait_value(&ack[1], 2, 2000 * TICKS_PER_MS);
+    expect(&r, done, "hart1-done", ack[1], 2);
+    EXPECT_EQ(&r, "hart1-mcause", h1->mcause, CAUSE_INTR | IRQ_MSI);
+    EXPECT_EQ(&r, "hart1-msip-after-clear", h1->msip_after, 0);
+    EXPECT_EQ(&r, "hart1-mip.MSIP-after-clear", h1->mip_after & MIP_MSIP, 0);
+    EXPECT_EQ(&r, "hart1-unexpected", h1->unexpected, 0);
+    if (expect(&r, ok, "hart0-msi-timeout mip", csr_read(mip), MIP_MSIP)) {
+        EXPECT_EQ(&r, "hart0-mcause", h0->mcause, CAUSE_INTR | IRQ_MSI);
+        EXPECT_EQ(&r, "hart0-msip-after-clear", h0->msip_after, 0);
+        EXPECT_EQ(&r, "hart0-mip.MSIP-after-clear", h0->mip_after & MIP_MSIP, 0);
+    }
+    mmio_w32(CLINT_MSIP(0), 0);
+    mmio_w32(CLINT_MSIP(1), 0);
+    end(&r);
+}
+
+static void test_mei(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    begin(&r, "mei-plic");
+    u64 ctx = 0;                               /* hart 0, M-mode */
+
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 1);
+    u32 en = mmio_r32(PLIC_ENABLE(ctx, UART_IRQ));
+    mmio_w32(PLIC_ENABLE(ctx, UART_IRQ), en | (1U << (UART_IRQ % 32)));
+    u32 th = mmio_r32(PLIC_THRESHOLD(ctx));
+    mmio_w32(PLIC_THRESHOLD(ctx), 0);
+    EXPECT_EQ(&r, "priority[10]-readback", mmio_r32(PLIC_PRIORITY(UART_IRQ)), 1);
+    EXPECT_EQ(&r, "enable-readback",
+              mmio_r32(PLIC_ENABLE(ctx, UART_IRQ)) & (1U << (UART_IRQ % 32)),
+              1U << (UART_IRQ % 32));
+
+    u64 ni = hs->nirqs;
+    hs->claim = hs->claim2 = 0xdead;
+    csr_set(mie, MIP_MEIP);
+    mmio_w8(UART_IER, 0x02);                   /* THR empty: fires at once */
+    int ok = wait_irq(hs, ni, 2000 * TICKS_PER_MS);
+    csr_clear(mie, MIP_MEIP);
+    mmio_w8(UART_IER, 0);
+    u64 mipv = csr_read(mip);
+
+    mmio_w32(PLIC_ENABLE(ctx, UART_IRQ), en);
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 0);
+    mmio_w32(PLIC_THRESHOLD(ctx), th);
+
+    if (expect(&r, ok, "mei-timeout mip", mipv, MIP_MEIP)) {
+        EXPECT_EQ(&r, "mcause", hs->mcause, CAUSE_INTR | IRQ_MEI);
+        EXPECT_EQ(&r, "claim", hs->claim, UART_IRQ);
+        EXPECT_EQ(&r, "second-claim", hs->claim2, 0);
+        expect(&r, (hs->mip & MIP_MEIP) != 0, "mip.MEIP-in-handler", hs->mip, MIP_MEIP);
+        EXPECT_EQ(&r, "mip.MEIP-after-complete", hs->mip_after & MIP_MEIP, 0);
+        EXPECT_EQ(&r, "nirqs", hs->nirqs - ni, 1);
+    }
+    EXPECT_EQ(&r, "mip.MEIP-now", mipv & MIP_MEIP, 0);
+    end(&r);
+}
+
+static void test_monitor_memory(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    if (native) {
+        skip("monitor-memory", "native run: 0x80000000 is this firmware");
+        return;
+    }
+    begin(&r, "monitor-memory");
+
+    hs->mode = TRAP_SKIP;
+    u64 n = hs->ntraps;
+    probe_load(MONITOR_BASE);
+    EXPECT_EQ(&r, "load-traps", hs->ntraps - n, 1);
+    EXPECT_EQ(&r, "load-mcause", hs->mcause, CAUSE_LOAD_FAULT);
+    EXPECT_EQ(&r, "load-mtval", hs->mtval, MONITOR_BASE);
+    EXPECT_EQ(&r, "load-mepc", hs->mepc, (u64)probe_load_insn);
+
+    n = hs->ntraps;
+    probe_store(MONITOR_BASE);
+    EXPECT_EQ(&r, "store-traps", hs->ntraps - n, 1);
+    EXPECT_EQ(&r, "store-mcause", hs->mcause, CAUSE_STORE_FAULT);
+    EXPECT_EQ(&r, "store-mtval", hs->mtval, MONITOR_BASE);
+    EXPECT_EQ(&r, "store-mepc", hs->mepc, (u64)probe_store_insn);
+
+    /* A load from the middle of the monitor, too. */
+    n = hs->ntraps;
+    probe_load(MONITOR_BASE + 0x80000);
+    EXPECT_EQ(&r, "load2-traps", hs->ntraps - n, 1);
+    EXPECT_EQ(&r, "load2-mcause", hs->mcause, CAUSE_LOAD_FAULT);
+    EXPECT_EQ(&r, "load2-mtval", hs->mtval, MONITOR_BASE + 0x80000);
+
+    hs->mode = TRAP_RECOVER_RA;
+    n = hs->ntraps;
+    probe_jump(MONITOR_BASE);
+    EXPECT_EQ(&r, "jump-traps", hs->ntraps - n, 1);
+    EXPECT_EQ(&r, "jump-mcause", hs->mcause, CAUSE_FETCH_FAULT);
+    EXPECT_EQ(&r, "jump-mtval", hs->mtval, MONITOR_BASE);
+    EXPECT_EQ(&r, "jump-mepc", hs->mepc, MONITOR_BASE);
+    end(&r);
+}
+
+static void test_smode(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    begin(&r, "mret-smode");
+
+    /* One NAPOT entry over everything so S-mode may run (OpenSBI does the same). */
+    hs->mode = TRAP_SKIP;
+    u64 n = hs->ntraps;
+    csr_write(pmpaddr0, ~0UL);
+    csr_write(pmpcfg0, 0x1f);
+    if (hs->ntraps != n) note("mret-smode", "PMP setup trapped, mcause", hs->mcause);
+
+    hs->mode = TRAP_RECOVER_RA;
+    n = hs->ntraps;
+    enter_smode();
+    EXPECT_EQ(&r, "traps", hs->ntraps - n, 1);
+    EXPECT_EQ(&r, "mcause", hs->mcause, CAUSE_ECALL_S);
+    EXPECT_EQ(&r, "mstatus.MPP", (hs->mstatus >> 11) & 3, 1);
+    EXPECT_EQ(&r, "mepc", hs->mepc, (u64)s_mode_ecall);
+    /* mret back to M leaves MPP = U. */
+    EXPECT_EQ(&r, "mstatus.MPP-after-mret", (csr_read(mstatus) >> 11) & 3, 0);
+    end(&r);
+}
+
+/* ---- secondary harts ------------------------------------------------------- */
+
+static void secondary(u64 h)
+{
+    struct hart_state *hs = &harts[h];
+    __atomic_fetch_add(&checked_in, 1, __ATOMIC_SEQ_CST);
+    for (;;) {
+        if (cmd[h] != CMD_MSI) continue;
+        __asm__ volatile("fence rw, rw" ::: "memory");
+        hs->mode = TRAP_UNEXPECTED;
+        hs->forward_msi = 1;
+        u64 ni = hs->nirqs;
+        csr_set(mie, MIP_MSIP);
+        __asm__ volatile("fence rw, rw" ::: "memory");
+        ack[h] = 1;
+        wait_irq(hs, ni, 3000 * TICKS_PER_MS);
+        csr_clear(mie, MIP_MSIP);
+        hs->forward_msi = 0;
+        cmd[h] = 0;
+        __asm__ volatile("fence rw, rw" ::: "memory");
+        ack[h] = 2;
+    }
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void power_off(int failed)
+{
+    mmio_w32(TEST_DEV, failed ? (0x3333 | (1U << 16)) : 0x5555);
+    for (;;) __asm__ volatile("wfi");
+}
+
+void testfw_main(u64 a0, u64 fdt, u64 info)
+{
+    if (a0 != 0) {
+        csr_write(mie, 0);
+        secondary(a0);
+    }
+    csr_write(mie, 0);
+    native = (u64)_start == MONITOR_BASE;
+
+    puts_("\nTESTFW: firmvisor test firmware at ");
+    puthex((u64)_start);
+    puts_(native ? " (native, real M-mode)\n" : " (under the monitor)\n");
+
+    test_boot_args(a0, fdt, info);
+    test_ecall();
+    test_illegal_csr();
+    test_warl();
+    test_vectored();
+    test_timer();
+    test_harts(fdt);
+    test_msi();
+    test_mei();
+    test_monitor_memory();
+    test_smode();
+
+    struct hart_state *hs = &harts[0];
+    if (hs->unexpected) {
+        puts_("TESTFW: NOTE unexpected traps on hart 0: ");
+        putdec(hs->unexpected);
+        puts_(" last mcause ");
+        puthex(hs->unexp_cause);
+        puts_(" mepc ");
+        puthex(hs->unexp_epc);
+        puts_(" mtval ");
+        puthex(hs->unexp_tval);
+        puts_("\n");
+    }
+    puts_("TESTFW: DONE pass=");
+    putdec(npass);
+    puts_(" fail=");
+    putdec(nfail);
+    puts_(" skip=");
+    putdec(nskip);
+    puts_("\n");
+    power_off(nfail != 0);
+}

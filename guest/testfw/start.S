@@ -1,0 +1,253 @@
+/*
+ * Firmvisor test firmware: entry, trap entry (direct and vectored), helpers.
+ *
+ * Position independent: only PC-relative addressing (lla, auipc, jal,
+ * branches). The image is linked at 0x80100000 (the monitor's firmware slot)
+ * but also runs unmodified from 0x80000000 as QEMU's -bios.
+ *
+ * Entry on every hart: a0 = hartid, a1 = FDT, a2 = fw_dynamic_info.
+ */
+#include "testfw.h"
+
+    .section .text.start, "ax", @progbits
+    .globl _start
+_start:
+    /* Harts beyond TESTFW_MAX_HARTS park for good. */
+    li      t0, TESTFW_MAX_HARTS
+    bgeu    a0, t0, park
+
+    /* tp = hartid for the whole run; sp = top of this hart's stack. */
+    mv      tp, a0
+    lla     sp, __stacks_start
+    li      t0, TESTFW_STACK_SIZE
+    addi    t1, a0, 1
+    mul     t0, t0, t1
+    add     sp, sp, t0
+
+    /* Direct trap vector before anything can trap. */
+    lla     t0, trap_entry
+    csrw    mtvec, t0
+
+    /* Hart 0 clears .bss (stacks live outside it), then releases the others
+       through a flag in .data (zero in the image). */
+    bnez    a0, 2f
+    lla     t0, __bss_start
+    lla     t1, __bss_end
+1:  bgeu    t0, t1, 3f
+    sd      zero, 0(t0)
+    addi    t0, t0, 8
+    j       1b
+3:  fence   rw, rw
+    lla     t0, bss_ready
+    li      t1, 1
+    sw      t1, 0(t0)
+    j       4f
+2:  lla     t0, bss_ready
+5:  lw      t1, 0(t0)
+    beqz    t1, 5b
+    fence   rw, rw
+4:  call    testfw_main
+park:
+    csrw    mie, zero
+6:  wfi
+    j       6b
+
+    .section .data
+    .balign 4
+bss_ready:
+    .word   0
+
+/*
+ * Trap entry. The frame (struct trap_frame in testfw.h) is 33 dwords:
+ * x0..x31 at 8*i (x0 slot unused, sp slot = sp at trap), slot at 8*32 =
+ * vector slot index, or -1 for the direct vector.
+ */
+#define FRAME_SIZE (34 * 8)
+
+    .text
+    .balign 64
+    .globl trap_entry
+trap_entry:
+    addi    sp, sp, -FRAME_SIZE
+    sd      t0, 5*8(sp)
+    li      t0, -1
+    j       trap_common
+
+/* Vectored table: 16 four-byte jumps (no compressed instructions). */
+    .balign 256
+    .globl trap_vector_table
+trap_vector_table:
+    .option push
+    .option norvc
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+    j       vec_slot_\n
+    .endr
+    .option pop
+
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+vec_slot_\n:
+    addi    sp, sp, -FRAME_SIZE
+    sd      t0, 5*8(sp)
+    li      t0, \n
+    j       trap_common
+    .endr
+
+trap_common:
+    sd      t0, 32*8(sp)
+    sd      x1, 1*8(sp)
+    sd      x3, 3*8(sp)
+    sd      x4, 4*8(sp)
+    sd      x6, 6*8(sp)
+    sd      x7, 7*8(sp)
+    sd      x8, 8*8(sp)
+    sd      x9, 9*8(sp)
+    sd      x10, 10*8(sp)
+    sd      x11, 11*8(sp)
+    sd      x12, 12*8(sp)
+    sd      x13, 13*8(sp)
+    sd      x14, 14*8(sp)
+    sd      x15, 15*8(sp)
+    sd      x16, 16*8(sp)
+    sd      x17, 17*8(sp)
+    sd      x18, 18*8(sp)
+    sd      x19, 19*8(sp)
+    sd      x20, 20*8(sp)
+    sd      x21, 21*8(sp)
+    sd      x22, 22*8(sp)
+    sd      x23, 23*8(sp)
+    sd      x24, 24*8(sp)
+    sd      x25, 25*8(sp)
+    sd      x26, 26*8(sp)
+    sd      x27, 27*8(sp)
+    sd      x28, 28*8(sp)
+    sd      x29, 29*8(sp)
+    sd      x30, 30*8(sp)
+    sd      x31, 31*8(sp)
+    addi    t0, sp, FRAME_SIZE
+    sd      t0, 2*8(sp)
+    mv      a0, sp
+    call    trap_handler
+    ld      x1, 1*8(sp)
+    ld      x3, 3*8(sp)
+    ld      x4, 4*8(sp)
+    ld      x5, 5*8(sp)
+    ld      x6, 6*8(sp)
+    ld      x7, 7*8(sp)
+    ld      x8, 8*8(sp)
+    ld      x9, 9*8(sp)
+    ld      x10, 10*8(sp)
+    ld      x11, 11*8(sp)
+    ld      x12, 12*8(sp)
+    ld      x13, 13*8(sp)
+    ld      x14, 14*8(sp)
+    ld      x15, 15*8(sp)
+    ld      x16, 16*8(sp)
+    ld      x17, 17*8(sp)
+    ld      x18, 18*8(sp)
+    ld      x19, 19*8(sp)
+    ld      x20, 20*8(sp)
+    ld      x21, 21*8(sp)
+    ld      x22, 22*8(sp)
+    ld      x23, 23*8(sp)
+    ld      x24, 24*8(sp)
+    ld      x25, 25*8(sp)
+    ld      x26, 26*8(sp)
+    ld      x27, 27*8(sp)
+    ld      x28, 28*8(sp)
+    ld      x29, 29*8(sp)
+    ld      x30, 30*8(sp)
+    ld      x31, 31*8(sp)
+    addi    sp, sp, FRAME_SIZE
+    mret
+
+/* ---- Helpers with a known instruction address ---------------------------- */
+
+/* ecall at a known address: the handler skips it. */
+    .globl do_ecall, ecall_insn
+do_ecall:
+ecall_insn:
+    ecall
+    ret
+
+/* Unimplemented CSRs; the handler skips the instruction, a0 stays 0. */
+    .globl read_csr_7c0, csr_7c0_insn
+read_csr_7c0:
+    li      a0, 0
+    .option push
+    .option norvc
+csr_7c0_insn:
+    csrr    a0, 0x7c0
+    .option pop
+    ret
+
+    .globl read_csr_5c0, csr_5c0_insn
+read_csr_5c0:
+    li      a0, 0
+    .option push
+    .option norvc
+csr_5c0_insn:
+    csrr    a0, 0x5c0
+    .option pop
+    ret
+
+/* csrrs x0, mhartid, x0: a read of a read-only CSR, must not trap. */
+    .globl csrrs_x0_mhartid, csrrs_x0_mhartid_insn
+csrrs_x0_mhartid:
+    .option push
+    .option norvc
+csrrs_x0_mhartid_insn:
+    csrrs   x0, mhartid, x0
+    .option pop
+    ret
+
+/* csrrw to mhartid (a0 = value written): must trap (read-only CSR). */
+    .globl csrrw_mhartid, csrrw_mhartid_insn
+csrrw_mhartid:
+    .option push
+    .option norvc
+csrrw_mhartid_insn:
+    csrrw   a0, mhartid, a0
+    .option pop
+    ret
+
+/* Loads, stores and jumps to an address given in a0; used on the monitor's
+   memory. The load and store are skipped by the handler; the jump is
+   recovered by setting mepc = ra (TRAP_RECOVER_RA). */
+    .globl probe_load, probe_load_insn
+probe_load:
+    .option push
+    .option norvc
+probe_load_insn:
+    ld      a0, 0(a0)
+    .option pop
+    ret
+
+    .globl probe_store, probe_store_insn
+probe_store:
+    .option push
+    .option norvc
+probe_store_insn:
+    sd      zero, 0(a0)
+    .option pop
+    ret
+
+    .globl probe_jump
+probe_jump:
+    jr      a0
+
+/* mret to S-mode at s_mode_stub; the stub's ecall comes back as cause 9 and
+   the handler (TRAP_RECOVER_RA) returns to our caller in M-mode. */
+    .globl enter_smode, s_mode_stub, s_mode_ecall
+enter_smode:
+    lla     t0, s_mode_stub
+    csrw    mepc, t0
+    li      t0, MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE
+    csrc    mstatus, t0
+    li      t0, (1 << 11)
+    csrs    mstatus, t0
+    mret
+s_mode_stub:
+s_mode_ecall:
+    ecall
+    /* Not reached when the handler works; spin so a failure is visible. */
+1:  j       1b
