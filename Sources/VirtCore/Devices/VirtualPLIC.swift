@@ -278,7 +278,7 @@ public struct VirtualPLIC: Sendable {
         let source = Int(value)
         let word = source / 32
         let bit = VirtualPLIC.bit(source)
-        guard true,
+        guard enableBits[hart * VirtualPLIC.maximumWords + word] & bit != 0,
               inServiceBits[word] & bit != 0 else { return .done }
         inServiceBits[word] &= ~bit
         return .completed(source: source)
