@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// The project's own M-mode test firmware (guest/testfw, built by
+/// `scripts/testfw` into out/testfw.bin): corners OpenSBI does not reach
+/// (ecall and illegal-CSR trap values, WARL fields, vectored mtvec, MTI and
+/// WFI with MIE = 0, MSI between harts, MEI through the PLIC, the monitor's
+/// memory, mret to S-mode). Hart 0 prints one `TESTFW: PASS|FAIL|SKIP <name>`
+/// line per test, `TESTFW: DONE pass=N fail=M ...`, then powers off (QEMU exit
+/// 0 when all pass, 1 otherwise).
+///
+/// Nothing is built here: the tests expect out/testfw.bin (FIRMVISOR_TESTFW
+/// overrides the path); run `scripts/testfw` first.
+@Suite("Test firmware under QEMU", .serialized)
+struct TestFirmwareTests {
+    static let hardLimit = 30
+
+    static func firmware() throws -> String {
+        let path = ProcessInfo.processInfo.environment["FIRMVISOR_TESTFW"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? TestEnvironment.root.appendingPathComponent("out/testfw.bin").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw TestEnvironment.Missing(description: "\(path) is missing: build it with scripts/testfw")
+        }
+        return path
+    }
+
+    /// What one run printed, test by test.
+    struct Verdicts {
+        var passed: [String] = []
+        var failed: [String] = []        // whole FAIL lines
+        var skipped: [String] = []
+        var done: String? = nil
+
+        init(_ text: String) {
+            for raw in text.split(whereSeparator: \.isNewline) {
+                let line = String(raw)
+                guard let start = line.range(of: "TESTFW: ") else { continue }
+                let rest = line[start.upperBound...]
+                let words = rest.split(separator: " ").map(String.init)
+                guard let kind = words.first else { continue }
+                switch kind {
+                case "PASS": if words.count > 1 { passed.append(words[1]) }
+                case "FAIL": failed.append(String(rest))
+                case "SKIP": if words.count > 1 { skipped.append(words[1]) }
+                case "DONE": done = String(rest)
+                default: break
+                }
+            }
+        }
+    }
+
+    /// Boots `arguments`, waits for power-off; returns the verdicts and QEMU's status.
+    func boot(name: String, arguments: [String]) async throws -> (Verdicts, Int32, ConsoleSession) {
+        let session = try ConsoleSession(name: name, executable: try TestEnvironment.qemu(),
+                                         arguments: arguments, hardLimit: Self.hardLimit,
+                                         logDirectory: TestEnvironment.logDirectory)
+        try await session.expect("TESTFW: DONE", within: Double(Self.hardLimit - 5),
+                                 failOn: ["[firmvisor] monitor fault", "qemu-system-riscv64: "])
+        let status = try await session.waitForExit(within: 10)
+        session.stop()
+        return (Verdicts(session.log.text), status, session)
+    }
+
+    static let allTests = ["boot-args", "ecall", "illegal-csr", "warl", "vectored-mtvec", "mti",
+                           "harts", "msi", "mei-plic", "monitor-memory", "mret-smode"]
+
+    @Test("Every test passes under the monitor", .timeLimit(.minutes(2)), arguments: [1, 2, 4, 8])
+    func underMonitor(smp: Int) async throws {
+        let image = try TestEnvironment.monitorImage()
+        let firmware = try Self.firmware()
+        let (verdicts, status, session) = try await boot(
+            name: "testfw-monitor-smp\(smp)",
+            arguments: ["-M", "virt", "-nographic", "-m", "256M", "-smp", String(smp),
+                        "-bios", image,
+                        "-device", "loader,file=\(firmware),addr=\(TestEnvironment.firmwareAddress)"])
+        #expect(verdicts.failed.isEmpty, "failed under the monitor:\n\(verdicts.failed.joined(separator: "\n"))")
+        let expectedSkips = smp > 1 ? [] : ["msi"]
+        #expect(verdicts.skipped == expectedSkips, "skipped: \(verdicts.skipped)")
+        let expectedPasses = Self.allTests.filter { !expectedSkips.contains($0) }
+        #expect(verdicts.passed == expectedPasses, "passed: \(verdicts.passed)\n\(session.log.tail())")
+        #expect(verdicts.done?.hasPrefix("DONE pass=\(expectedPasses.count) fail=0") == true,
+                "\(verdicts.done ?? "no DONE line")")
+        #expect(status == 0, "QEMU exit status \(status)")
+    }
+
+    /// The same firmware as QEMU's -bios: the reference. Only the monitor
+    /// memory test is skipped (0x80000000 is the firmware itself there);
+    /// QEMU 7.2's own departures (mstatus.MPP = 2, mepc bit 0) are NOTEs.
+    @Test("Baseline: every test passes natively (firmware as -bios)", .timeLimit(.minutes(1)),
+          arguments: [1, 2])
+    func native(smp: Int) async throws {
+        let firmware = try Self.firmware()
+        let (verdicts, status, _) = try await boot(
+            name: "testfw-native-smp\(smp)",
+            arguments: ["-M", "virt", "-nographic", "-m", "256M", "-smp", String(smp), "-bios", firmware])
+        #expect(verdicts.failed.isEmpty, "failed natively:\n\(verdicts.failed.joined(separator: "\n"))")
+        let expectedSkips = (smp > 1 ? [] : ["msi"]) + ["monitor-memory"]
+        #expect(verdicts.skipped == expectedSkips, "skipped: \(verdicts.skipped)")
+        #expect(verdicts.passed.count == Self.allTests.count - expectedSkips.count, "passed: \(verdicts.passed)")
+        #expect(status == 0, "QEMU exit status \(status)")
+    }
+}
