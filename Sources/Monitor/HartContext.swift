@@ -15,6 +15,8 @@ struct HartContext {
     var reported: UInt32 = 0
     let clintBase: UInt64
     let layout: PMPLayout
+    /// The firmware world's PMP currently makes data accesses trap (MPRV).
+    var mprvInstalled = false
     /// This hart's `mtimecmp` in the virtual CLINT, cached for the trap path.
     var timerDeadline: UInt64 = VirtualCLINT.resetMTimeCmp
 

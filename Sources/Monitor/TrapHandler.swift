@@ -78,6 +78,21 @@ extension HartContext {
             let bits = fetchInstruction(at: pc)
             let decoded = Decoder.decode(bits)
             let isStore = code == Exception.storeAccessFault.rawValue
+            if mprvInstalled {
+                switch decoded.instruction {
+                case .load(let access) where !isStore:
+                    return performWithMPRV(access, isStore: false, address: value, pc: pc,
+                                           length: decoded.length, registers: registers)
+                case .store(let access) where isStore:
+                    return performWithMPRV(access, isStore: true, address: value, pc: pc,
+                                           length: decoded.length, registers: registers)
+                default:
+                    // Atomics and floating-point accesses under MPRV are not emulated.
+                    reportOnce(.mprv, "firmware atomic or FP access under mstatus.MPRV: access fault injected",
+                               value: pc)
+                    return hart.takeException(code: code, value: value, pc: pc)
+                }
+            }
             switch decoded.instruction {
             case .load(let access) where !isStore:
                 if emulateDeviceAccess(access, isStore: false, address: value, registers: registers) {
@@ -148,6 +163,7 @@ extension HartContext {
             statistics.worldSwitches &+= 1
             if world == .firmware { installFirmwareWorld() } else { installPayloadWorld() }
         }
+        if world == .firmware { syncFirmwareMPRV() }
         csr_write_mie(hart.physicalInterruptEnables(for: world).rawValue)
         csr_write_mepc(pc)
         csr_write_mstatus(physicalStatus())

@@ -64,6 +64,7 @@ extension HartContext {
         csr_write_pmpaddr4(l.firmwareAddresses.4)
         csr_write_pmpcfg0(l.firmwareConfiguration0)
         cpu_sfence_vma_all()
+        mprvInstalled = false
         installed = .firmware
     }
 
@@ -75,7 +76,6 @@ extension HartContext {
         csr_write_sepc(hart.sepc)
         csr_write_scause(hart.scause)
         csr_write_stval(hart.stval)
-        csr_write_satp(hart.satp)
         csr_write_scounteren(hart.scounteren)
         csr_write_senvcfg(hart.senvcfg)
         csr_write_menvcfg(hart.menvcfg)
@@ -88,25 +88,7 @@ extension HartContext {
         csr_set_mip(hart.mipSoftware.intersection(software).rawValue)
         installCounterEnables(for: .payload)
 
-        let (cfg0, cfg2) = layout.payloadConfiguration(hart.pmp)
-        csr_write_pmpcfg0(0)
-        csr_write_pmpcfg2(0)
-        csr_write_pmpaddr4(0)
-        let p = hart.pmp
-        csr_write_pmpaddr5(p.readAddress(0))
-        csr_write_pmpaddr6(p.readAddress(1))
-        csr_write_pmpaddr7(p.readAddress(2))
-        csr_write_pmpaddr8(p.readAddress(3))
-        csr_write_pmpaddr9(p.readAddress(4))
-        csr_write_pmpaddr10(p.readAddress(5))
-        csr_write_pmpaddr11(p.readAddress(6))
-        csr_write_pmpaddr12(p.readAddress(7))
-        csr_write_pmpaddr13(p.readAddress(8))
-        csr_write_pmpaddr14(p.readAddress(9))
-        csr_write_pmpaddr15(p.readAddress(10))
-        csr_write_pmpcfg2(cfg2)
-        csr_write_pmpcfg0(cfg0)
-        cpu_sfence_vma_all()
+        installPayloadTranslation()
         installed = .payload
     }
 

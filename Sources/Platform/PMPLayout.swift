@@ -11,7 +11,7 @@ import VirtCore
 /// | 1 | CLINT: no access (emulated) | CLINT: no access |
 /// | 2 | PLIC: no access (emulated) | PLIC: read/write |
 /// | 3 | test device: no access (emulated) | test device: no access |
-/// | 4 | everything else: RWX | OFF, address 0 (the floor of a TOR entry 5) |
+/// | 4 | everything else: RWX (X only while the firmware's MPRV is in effect) | OFF, address 0 (the floor of a TOR entry 5) |
 /// | 5…15 | OFF | the firmware's virtual entries 0…10 |
 ///
 /// None of these entries is locked, so the monitor itself (real M-mode) is
@@ -28,6 +28,10 @@ public struct PMPLayout: Sendable {
     public var firmwareAddresses: (UInt64, UInt64, UInt64, UInt64, UInt64)
     /// `pmpcfg0` in the firmware world (entries 0…7).
     public var firmwareConfiguration0: UInt64
+    /// `pmpcfg0` in the firmware world while its `mstatus.MPRV` is in effect:
+    /// entry 4 is execute-only, so each of the firmware's loads and stores
+    /// traps and the monitor performs it with the payload's translation.
+    public var firmwareConfiguration0MPRV: UInt64
     /// `pmpcfg0` bytes 0…4 in the payload world (bytes 5…7 come from the firmware's entries).
     public var payloadConfiguration0: UInt64
 
@@ -66,6 +70,8 @@ public struct PMPLayout: Sendable {
         let all = UInt64(PMPLayout.napot | PMPLayout.read | PMPLayout.write | PMPLayout.execute)
         let readWrite = UInt64(PMPLayout.napot | PMPLayout.read | PMPLayout.write)
         firmwareConfiguration0 = deny | deny << 8 | deny << 16 | deny << 24 | all << 32
+        firmwareConfiguration0MPRV = deny | deny << 8 | deny << 16 | deny << 24
+            | UInt64(PMPLayout.napot | PMPLayout.execute) << 32
         payloadConfiguration0 = deny | deny << 8 | readWrite << 16 | deny << 24
     }
 

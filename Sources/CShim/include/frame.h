@@ -56,6 +56,10 @@ void firmvisor_trap_entry(void);
 /* 1 when reading `stimecmp` does not trap (the hart implements Sstc). */
 uint64_t firmvisor_probe_stimecmp(void);
 
+/* A load or store with mstatus.MPRV = 1 under a local trap vector (mprv.S). */
+uint64_t firmvisor_mprv_access(uint64_t address, uint64_t value, uint64_t operation,
+                               uint64_t mstatus, uint64_t *result);
+
 /* Linker symbols: first byte of the image, end of everything incl. stacks. */
 uint64_t firmvisor_monitor_start(void);
 uint64_t firmvisor_monitor_end(void);

@@ -1,0 +1,87 @@
+#if arch(riscv64)
+import CShim
+import Platform
+import VirtCore
+
+/// `mstatus.MPRV` for the firmware (privileged specification, "Memory
+/// Privilege in mstatus Register"): while it is set with `MPP` below M, the
+/// firmware's loads and stores act with `MPP`'s privilege, the payload's
+/// translation (`satp`, `SUM`, `MXR`) and the PMP of that privilege. The
+/// firmware's world then makes every data access trap (entry 4 becomes
+/// execute-only) and the monitor performs each one with the real MPRV.
+extension HartContext {
+    /// True when the firmware's MPRV changes the meaning of its accesses.
+    var firmwareMPRVInEffect: Bool {
+        hart.mstatus.contains(.mprv) && hart.mstatus.mpp != .machine
+    }
+
+    /// Installs the firmware world's PMP variant that matches its MPRV.
+    mutating func syncFirmwareMPRV() {
+        let wanted = firmwareMPRVInEffect
+        guard wanted != mprvInstalled else { return }
+        csr_write_pmpcfg0(wanted ? layout.firmwareConfiguration0MPRV : layout.firmwareConfiguration0)
+        cpu_sfence_vma_all()
+        mprvInstalled = wanted
+    }
+
+    /// Performs a firmware load or store under its MPRV. Returns the pc to
+    /// continue at: past the instruction, or the firmware's trap vector with
+    /// the fault the access raised (a page fault or an access fault, with
+    /// the virtual address in `mtval`, as the hardware reports it).
+    mutating func performWithMPRV(_ access: MemoryAccess, isStore: Bool, address: UInt64, pc: UInt64,
+                                  length: UInt64, registers: FrameRegisters) -> UInt64 {
+        var regs = registers
+        let widthLog: UInt64 = access.width == 1 ? 0 : access.width == 2 ? 1 : access.width == 4 ? 2 : 3
+        let operation = widthLog | (isStore ? 4 : 0)
+        // The real hart adopts the payload's translation and PMP for the
+        // access, then returns to the firmware's world.
+        let modeBits = UInt64(hart.mstatus.mpp.rawValue) << 11
+        let status = MStatus([.mprv]).rawValue | modeBits
+            | (hart.mstatus.rawValue & MStatus([.sum, .mxr]).rawValue)
+        installPayloadTranslation()
+        var result: UInt64 = 0
+        let outcome = firmvisor_mprv_access(address, isStore ? regs.get(access.register) : 0, operation,
+                                            status, &result)
+        restoreFirmwareTranslation()
+        if outcome != 0 {
+            return hart.takeException(code: outcome - 1, value: result, pc: pc)
+        }
+        if !isStore { regs.set(access.register, extend(result, access)) }
+        return pc &+ length
+    }
+
+    /// `satp` and the PMP the payload runs with (its S-level state lives in
+    /// the virtual hart while the firmware runs).
+    func installPayloadTranslation() {
+        csr_write_satp(hart.satp)
+        let (cfg0, cfg2) = layout.payloadConfiguration(hart.pmp)
+        csr_write_pmpcfg0(0)
+        csr_write_pmpcfg2(0)
+        csr_write_pmpaddr4(0)
+        let p = hart.pmp
+        csr_write_pmpaddr5(p.readAddress(0))
+        csr_write_pmpaddr6(p.readAddress(1))
+        csr_write_pmpaddr7(p.readAddress(2))
+        csr_write_pmpaddr8(p.readAddress(3))
+        csr_write_pmpaddr9(p.readAddress(4))
+        csr_write_pmpaddr10(p.readAddress(5))
+        csr_write_pmpaddr11(p.readAddress(6))
+        csr_write_pmpaddr12(p.readAddress(7))
+        csr_write_pmpaddr13(p.readAddress(8))
+        csr_write_pmpaddr14(p.readAddress(9))
+        csr_write_pmpaddr15(p.readAddress(10))
+        csr_write_pmpcfg2(cfg2)
+        csr_write_pmpcfg0(cfg0)
+        cpu_sfence_vma_all()
+    }
+
+    func restoreFirmwareTranslation() {
+        csr_write_satp(0)
+        csr_write_pmpcfg2(0)
+        csr_write_pmpcfg0(0)
+        csr_write_pmpaddr4(layout.firmwareAddresses.4)
+        csr_write_pmpcfg0(mprvInstalled ? layout.firmwareConfiguration0MPRV : layout.firmwareConfiguration0)
+        cpu_sfence_vma_all()
+    }
+}
+#endif
