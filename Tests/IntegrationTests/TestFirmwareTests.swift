@@ -5,7 +5,7 @@ import Testing
 /// `scripts/testfw` into out/testfw.bin): corners OpenSBI does not reach
 /// (ecall and illegal-CSR trap values, WARL fields, vectored mtvec, MTI and
 /// WFI with MIE = 0, MSI between harts, MEI through the PLIC, the monitor's
-/// memory, mret to S-mode). Hart 0 prints one `TESTFW: PASS|FAIL|SKIP <name>`
+/// memory, mret to S-mode, mstatus.MPRV with PMP and with Sv39). Hart 0 prints one `TESTFW: PASS|FAIL|SKIP <name>`
 /// line per test, `TESTFW: DONE pass=N fail=M ...`, then powers off (QEMU exit
 /// 0 when all pass, 1 otherwise).
 ///
@@ -62,7 +62,8 @@ struct TestFirmwareTests {
     }
 
     static let allTests = ["boot-args", "ecall", "illegal-csr", "warl", "vectored-mtvec", "mti",
-                           "harts", "msi", "mei-plic", "monitor-memory", "mret-smode"]
+                           "harts", "msi", "mei-plic", "monitor-memory", "mret-smode",
+                           "mprv-bare", "mprv-sv39"]
 
     @Test("Every test passes under the monitor", .timeLimit(.minutes(2)), arguments: [1, 2, 4, 8])
     func underMonitor(smp: Int) async throws {

@@ -738,6 +738,213 @@ static void test_smode(void)
     end(&r);
 }
 
+/* ---- MPRV probes ---------------------------------------------------------- */
+
+/*
+ * mprv_load(addr, status) / mprv_store(addr, status, value): one access with
+ * mstatus.MPRV = 1 and the MPP/SUM/MXR bits of `status`; MPRV is cleared
+ * right after it. Nothing else touches memory while MPRV is set: a trap is
+ * taken with MPP = M (so the handler's own accesses are unaffected) and the
+ * handler (TRAP_SKIP) resumes at the csrc that clears MPRV again.
+ */
+#define MSTATUS_MPRV  (1UL << 17)
+#define MSTATUS_SUM   (1UL << 18)
+#define MSTATUS_MXR   (1UL << 19)
+#define MPRV_FIELDS   (MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR)
+
+u64 mprv_load(u64 addr, u64 status);
+void mprv_store(u64 addr, u64 status, u64 value);
+extern const char mprv_load_insn[], mprv_store_insn[];
+
+__asm__(
+    ".text\n"
+    ".balign 4\n"
+    ".globl mprv_load\n"
+    "mprv_load:\n"
+    "    li t0, 0xe1800\n"          /* MPP | MPRV | SUM | MXR */
+    "    csrc mstatus, t0\n"
+    "    li t0, 0x20000\n"
+    "    or t1, a1, t0\n"
+    "    csrs mstatus, t1\n"
+    ".option push\n.option norvc\n"
+    ".globl mprv_load_insn\n"
+    "mprv_load_insn:\n"
+    "    ld a0, 0(a0)\n"
+    ".option pop\n"
+    "    csrc mstatus, t0\n"
+    "    ret\n"
+    ".globl mprv_store\n"
+    "mprv_store:\n"
+    "    li t0, 0xe1800\n"
+    "    csrc mstatus, t0\n"
+    "    li t0, 0x20000\n"
+    "    or t1, a1, t0\n"
+    "    csrs mstatus, t1\n"
+    ".option push\n.option norvc\n"
+    ".globl mprv_store_insn\n"
+    "mprv_store_insn:\n"
+    "    sd a2, 0(a0)\n"
+    ".option pop\n"
+    "    csrc mstatus, t0\n"
+    "    ret\n");
+
+/* Two pages: [0] is denied to S/U by PMP entry 0, [1] is allowed. The Sv39
+   root table and a spare page follow. */
+static u8 mprv_pages[4][4096] __attribute__((aligned(4096)));
+
+#define PMP_NAPOT   0x18
+#define PMP_RWX     0x07
+#define PTE_V 0x1
+#define PTE_R 0x2
+#define PTE_W 0x4
+#define PTE_X 0x8
+#define PTE_U 0x10
+#define PTE_A 0x40
+#define PTE_D 0x80
+
+/* One MPRV access; records cause/tval (0/0 when it did not trap). */
+struct mprv_probe { u64 traps, cause, tval, value; };
+
+static struct mprv_probe probe_mprv(int store, u64 addr, u64 status, u64 value)
+{
+    struct hart_state *hs = &harts[0];
+    struct mprv_probe p = {0, 0, 0, 0};
+    u64 n = hs->ntraps;
+    hs->mcause = hs->mtval = 0;
+    hs->mode = TRAP_SKIP;
+    if (store) mprv_store(addr, status, value);
+    else p.value = mprv_load(addr, status);
+    hs->mode = TRAP_UNEXPECTED;
+    p.traps = hs->ntraps - n;
+    if (p.traps) {
+        p.cause = hs->mcause;
+        p.tval = hs->mtval;
+    }
+    return p;
+}
+
+static void expect_fault(struct result *r, const char *what, struct mprv_probe p, u64 cause, u64 tval)
+{
+    if (!expect(r, p.traps == 1, what, p.traps, 1)) return;
+    if (!expect(r, p.cause == cause, what, p.cause, cause)) return;
+    expect(r, p.tval == tval, what, p.tval, tval);
+}
+
+static void expect_value(struct result *r, const char *what, struct mprv_probe p, u64 value)
+{
+    if (!expect(r, p.traps == 0, what, p.cause, 0)) return;
+    expect(r, p.value == value, what, p.value, value);
+}
+
+/* Saved and restored around the MPRV tests: PMP entries 0/1, satp. */
+struct mprv_saved { u64 cfg0, addr0, addr1, satp; };
+
+static void mprv_setup_pmp(struct mprv_saved *s, u64 denied)
+{
+    s->cfg0 = csr_read(pmpcfg0);
+    s->addr0 = csr_read(pmpaddr0);
+    s->addr1 = csr_read(pmpaddr1);
+    s->satp = csr_read(satp);
+    /* Entry 0: the denied page, no permission for S/U; entry 1: the rest. */
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, (denied >> 2) | 0x1ff);
+    csr_write(pmpaddr1, ~0UL);
+    csr_write(pmpcfg0, (u64)PMP_NAPOT | ((u64)(PMP_NAPOT | PMP_RWX) << 8));
+}
+
+static void mprv_restore(struct mprv_saved *s)
+{
+    csr_write(satp, s->satp);
+    __asm__ volatile("sfence.vma" ::: "memory");
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, s->addr0);
+    csr_write(pmpaddr1, s->addr1);
+    csr_write(pmpcfg0, s->cfg0);
+}
+
+#define MPP_S (1UL << 11)
+#define MPP_U (0UL << 11)
+#define MPP_M (3UL << 11)
+
+static void test_mprv_bare(void)
+{
+    struct result r;
+    begin(&r, "mprv-bare");
+    u64 denied = (u64)mprv_pages[0], allowed = (u64)mprv_pages[1];
+    *(volatile u64 *)denied = 0x0123456789abcdefUL;
+    *(volatile u64 *)allowed = 0x1122334455667788UL;
+    struct mprv_saved saved;
+    mprv_setup_pmp(&saved, denied);
+    csr_write(satp, 0);
+    __asm__ volatile("sfence.vma" ::: "memory");
+
+    expect_value(&r, "S-load-allowed", probe_mprv(0, allowed, MPP_S, 0), 0x1122334455667788UL);
+    expect_fault(&r, "S-load-denied", probe_mprv(0, denied + 8, MPP_S, 0), CAUSE_LOAD_FAULT, denied + 8);
+    expect_fault(&r, "S-store-denied", probe_mprv(1, denied + 16, MPP_S, 0x5a), CAUSE_STORE_FAULT, denied + 16);
+    expect_fault(&r, "U-load-denied", probe_mprv(0, denied, MPP_U, 0), CAUSE_LOAD_FAULT, denied);
+    struct mprv_probe st = probe_mprv(1, allowed + 8, MPP_S, 0xfeedUL);
+    expect_value(&r, "S-store-allowed", st, 0);
+    EXPECT_EQ(&r, "S-store-allowed-value", *(volatile u64 *)(allowed + 8), 0xfeedUL);
+    /* MPP = M: MPRV has no effect, the unlocked entry does not bind M. */
+    expect_value(&r, "M-load-denied-page", probe_mprv(0, denied, MPP_M, 0), 0x0123456789abcdefUL);
+    st = probe_mprv(1, denied + 24, MPP_M, 0x77UL);
+    expect_value(&r, "M-store-denied-page", st, 0);
+    EXPECT_EQ(&r, "M-store-denied-page-value", *(volatile u64 *)(denied + 24), 0x77UL);
+    EXPECT_EQ(&r, "S-store-denied-untouched", *(volatile u64 *)(denied + 16), 0);
+    EXPECT_EQ(&r, "mstatus.MPRV-after", csr_read(mstatus) & MSTATUS_MPRV, 0);
+
+    mprv_restore(&saved);
+    end(&r);
+}
+
+static void test_mprv_sv39(void)
+{
+    struct result r;
+    begin(&r, "mprv-sv39");
+    u64 denied = (u64)mprv_pages[0], allowed = (u64)mprv_pages[1];
+    volatile u64 *root = (volatile u64 *)mprv_pages[2];
+    *(volatile u64 *)allowed = 0x1122334455667788UL;
+    *(volatile u64 *)(allowed + 8) = 0;
+    struct mprv_saved saved;
+    mprv_setup_pmp(&saved, denied);
+
+    /* Gigapage 2 (VA 0x8000_0000) -> PA 0x8000_0000, supervisor-only;
+       gigapage 3 (VA 0xC000_0000) -> PA 0x8000_0000, user; the rest invalid. */
+    for (int i = 0; i < 512; i++) root[i] = 0;
+    u64 leaf = ((0x80000000UL >> 12) << 10) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D;
+    root[2] = leaf;
+    root[3] = leaf | PTE_U;
+    u64 user_alias = allowed - 0x80000000UL + 0xC0000000UL;
+    csr_write(satp, (8UL << 60) | ((u64)root >> 12));
+    __asm__ volatile("sfence.vma" ::: "memory");
+    if (!expect(&r, (csr_read(satp) >> 60) == 8, "satp-Sv39", csr_read(satp), 8UL << 60)) {
+        mprv_restore(&saved);
+        end(&r);
+        return;
+    }
+
+    expect_value(&r, "S-load-supervisor-page", probe_mprv(0, allowed, MPP_S, 0), 0x1122334455667788UL);
+    expect_fault(&r, "S-load-user-page-SUM=0", probe_mprv(0, user_alias, MPP_S, 0), 13, user_alias);
+    expect_fault(&r, "S-store-user-page-SUM=0", probe_mprv(1, user_alias + 8, MPP_S, 1), 15, user_alias + 8);
+    expect_value(&r, "S-load-user-page-SUM=1",
+                 probe_mprv(0, user_alias, MPP_S | MSTATUS_SUM, 0), 0x1122334455667788UL);
+    expect_value(&r, "S-store-user-page-SUM=1",
+                 probe_mprv(1, user_alias + 8, MPP_S | MSTATUS_SUM, 0x99UL), 0);
+    EXPECT_EQ(&r, "S-store-user-page-SUM=1-value", *(volatile u64 *)(allowed + 8), 0x99UL);
+    expect_fault(&r, "U-load-supervisor-page", probe_mprv(0, allowed, MPP_U, 0), 13, allowed);
+    expect_value(&r, "U-load-user-page", probe_mprv(0, user_alias, MPP_U, 0), 0x1122334455667788UL);
+    expect_fault(&r, "S-load-unmapped", probe_mprv(0, 0x40000000UL, MPP_S, 0), 13, 0x40000000UL);
+    expect_fault(&r, "S-store-unmapped", probe_mprv(1, 0x40000010UL, MPP_S, 0), 15, 0x40000010UL);
+    /* Translation succeeds, the PMP still denies the page. */
+    expect_fault(&r, "S-load-denied-page", probe_mprv(0, denied, MPP_S, 0), CAUSE_LOAD_FAULT, denied);
+    /* MPP = M: no translation, no PMP. */
+    expect_value(&r, "M-load", probe_mprv(0, allowed, MPP_M, 0), 0x1122334455667788UL);
+    EXPECT_EQ(&r, "mstatus.MPRV-after", csr_read(mstatus) & MSTATUS_MPRV, 0);
+
+    mprv_restore(&saved);
+    end(&r);
+}
+
 /* ---- secondary harts ------------------------------------------------------- */
 
 static void secondary(u64 h)
@@ -794,6 +1001,8 @@ void testfw_main(u64 a0, u64 fdt, u64 info)
     test_mei();
     test_monitor_memory();
     test_smode();
+    test_mprv_bare();
+    test_mprv_sv39();
 
     struct hart_state *hs = &harts[0];
     if (hs->unexpected) {
