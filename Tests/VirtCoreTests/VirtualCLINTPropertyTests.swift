@@ -88,7 +88,7 @@ private struct CLINTOperation: Sendable {
 
 private let operation = zip(
     Gen.int(in: 0...99), Gen.int(in: 0...1_000), Gen.uint64(), Gen.uint64()
-).map { CLINTOperation(kind: $0, index: $1, value: $2, noise: $3) }
+).map { CLINTOperation(kind: $0, index: $1, value: $2, noise: $3) }.withoutShrink()
 
 @Suite struct VirtualCLINTPropertyTests {
     /// Random sequences (100 runs x 100-150 operations) of firmware loads and
