@@ -1,0 +1,177 @@
+/*
+ * Firmvisor bench payload (S-mode): what a payload -> firmware -> payload
+ * round trip costs (SBI get_spec_version, which the monitor never offloads)
+ * and what an SBI set_timer costs (offloaded unless the monitor was booted
+ * with offload off). The kernel command line (QEMU -append, the device
+ * tree's /chosen/bootargs) may pick one: bench=switch or bench=set_timer
+ * (default: both). Prints BENCH: name=value lines and powers off (see
+ * power_off below). See payload.S for the measured loops.
+ */
+#include "bench.h"
+
+#define N 1000
+
+#define SBI_EXT_BASE   0x10
+#define SBI_EXT_TIME   0x54494D45
+#define SBI_EXT_SRST   0x53525354
+
+u64 payload_loop_nop(u64 n, u64 eid, u64 fid, u64 arg0);
+u64 payload_loop_ecall(u64 n, u64 eid, u64 fid, u64 arg0);
+u64 payload_instret_pair(void);
+
+struct sbiret { long error; long value; };
+
+static struct sbiret sbi_call(u64 eid, u64 fid, u64 arg0, u64 arg1)
+{
+    register u64 a0 __asm__("a0") = arg0;
+    register u64 a1 __asm__("a1") = arg1;
+    register u64 a6 __asm__("a6") = fid;
+    register u64 a7 __asm__("a7") = eid;
+    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a6), "r"(a7) : "memory");
+    return (struct sbiret){ (long)a0, (long)a1 };
+}
+
+/*
+ * Power-off. SBI SRST (EID 0x53525354) is the payload's proper way, but
+ * OpenSBI 1.1 then stores to the sifive_test device with a 16-bit `sh`, which
+ * the monitor does not emulate (only 32-bit test-device accesses): OpenSBI
+ * takes a store access fault and hangs. So the payload writes the test device
+ * itself with a 32-bit store: natively OpenSBI's PMP lets S-mode reach it, and
+ * under the monitor the payload's access is emulated (the monitor prints its
+ * summary). Build with -DBENCH_POWEROFF_SRST to use SRST first.
+ */
+static __attribute__((noreturn)) void power_off(int failed)
+{
+#ifdef BENCH_POWEROFF_SRST
+    sbi_call(SBI_EXT_SRST, 0, 0, failed ? 1 : 0);   /* shutdown; reason */
+#endif
+    mmio_w32(TEST_DEV, failed ? (0x3333 | (1 << 16)) : 0x5555);
+    for (;;) __asm__ volatile("wfi");
+}
+
+void payload_unexpected_trap(u64 cause, u64 epc, u64 tval)
+{
+    puts_("BENCH: FAIL unexpected trap scause=");
+    puthex(cause);
+    puts_(" sepc=");
+    puthex(epc);
+    puts_(" stval=");
+    puthex(tval);
+    puts_("\n");
+    power_off(1);
+}
+
+/* ---- the device tree's /chosen/bootargs (QEMU -append) --------------------- */
+
+static u32 be32(const u8 *p)
+{
+    return ((u32)p[0] << 24) | ((u32)p[1] << 16) | ((u32)p[2] << 8) | p[3];
+}
+
+static int streq(const char *a, const char *b)
+{
+    while (*a && *a == *b) { a++; b++; }
+    return *a == *b;
+}
+
+/* The bootargs string, or "" when there is none. */
+static const char *bootargs(u64 fdt)
+{
+    const u8 *b = (const u8 *)fdt;
+    if (!fdt || be32(b) != 0xd00dfeedU) return "";
+    const u8 *p = b + be32(b + 8), *end = b + be32(b + 4);
+    const char *strings = (const char *)b + be32(b + 12);
+    int depth = 0, in_chosen = 0;
+    while (p < end) {
+        u32 tok = be32(p);
+        p += 4;
+        if (tok == 1) {                              /* FDT_BEGIN_NODE */
+            const char *name = (const char *)p;
+            u64 len = 0;
+            while (name[len]) len++;
+            p += (len + 4) & ~3UL;
+            depth++;
+            in_chosen = depth == 2 && streq(name, "chosen");
+        } else if (tok == 2) {                       /* FDT_END_NODE */
+            depth--;
+            in_chosen = 0;
+        } else if (tok == 3) {                       /* FDT_PROP */
+            u32 len = be32(p), nameoff = be32(p + 4);
+            if (in_chosen && streq(strings + nameoff, "bootargs"))
+                return (const char *)(p + 8);
+            p += 8 + ((len + 3) & ~3UL);
+        } else if (tok == 9) {                       /* FDT_END */
+            break;
+        }
+    }
+    return "";
+}
+
+/* Whether [w, e) spells s. */
+static int span_eq(const char *w, const char *e, const char *s)
+{
+    while (w < e && *s && *w == *s) { w++; s++; }
+    return w == e && !*s;
+}
+
+/* Whether a measurement runs: every one without a "bench=" word on the
+ * command line, else the one named (or all with bench=all). */
+static int wanted(const char *args, const char *what)
+{
+    int any = 0;
+    for (const char *p = args; *p; ) {
+        while (*p == ' ') p++;
+        const char *w = p;
+        while (*p && *p != ' ') p++;
+        if (p - w >= 6 && span_eq(w, w + 6, "bench=")) {
+            any = 1;
+            if (span_eq(w + 6, p, what) || span_eq(w + 6, p, "all")) return 1;
+        }
+    }
+    return !any;
+}
+
+static u64 best(u64 (*loop)(u64, u64, u64, u64), u64 eid, u64 fid, u64 arg0)
+{
+    u64 m = ~0UL;
+    for (int i = 0; i < 3; i++) {
+        u64 v = loop(N, eid, fid, arg0);
+        if (v < m) m = v;
+    }
+    return m;
+}
+
+void payload_main(u64 hartid, u64 fdt)
+{
+    const char *args = bootargs(fdt);
+    puts_("\nBENCH: payload in S-mode on hart ");
+    putdec(hartid);
+    puts_("\n");
+    struct sbiret v = sbi_call(SBI_EXT_BASE, 0, 0, 0);
+    if (v.error != 0) {
+        puts_("BENCH: FAIL sbi_get_spec_version\n");
+        power_off(1);
+    }
+    report("sbi_spec_version", (u64)v.value);
+    report("payload_n", N);
+    report("payload_instret_pair", payload_instret_pair());
+
+    u64 nop = best(payload_loop_nop, SBI_EXT_BASE, 0, 0);
+    report("payload_loop_nop", nop);
+    if (wanted(args, "switch")) {
+        u64 spec = best(payload_loop_ecall, SBI_EXT_BASE, 0, 0);
+        report("payload_loop_get_spec_version", spec);
+        report("switch", per_op(spec, nop, N));
+    }
+    if (wanted(args, "set_timer")) {
+        /* A far deadline: about a day of 10 MHz ticks from now. */
+        u64 deadline = csr_read(time) + 864000000000UL;
+        u64 timer = best(payload_loop_ecall, SBI_EXT_TIME, 0, deadline);
+        report("payload_loop_set_timer", timer);
+        report("set_timer", per_op(timer, nop, N));
+        sbi_call(SBI_EXT_TIME, 0, ~0UL, 0);
+    }
+
+    puts_("BENCH: DONE\n");
+    power_off(0);
+}
