@@ -29,7 +29,8 @@ extension HartContext {
                 perform(actions, machine: &m)
                 return r
             }
-            if p.testDevice.size > 0 && p.testDevice.contains(address, width: UInt64(width)) && width == 4 {
+            if p.testDevice.size > 0 && p.testDevice.contains(address, width: UInt64(width))
+                && (width == 2 || width == 4) && address & UInt64(width - 1) == 0 {
                 // A store is a power-off or reset request: the summary goes first.
                 powerOff = isStore
                 return .passthrough(orBits: 0)
@@ -50,9 +51,14 @@ extension HartContext {
         case .passthrough(let bits):
             if powerOff { printSummary() }
             if isStore {
-                mmio_write32(UInt(address), UInt32(truncatingIfNeeded: value))
+                if width == 2 {
+                    mmio_write16(UInt(address), UInt16(truncatingIfNeeded: value))
+                } else {
+                    mmio_write32(UInt(address), UInt32(truncatingIfNeeded: value))
+                }
             } else {
-                regs.set(access.register, extend(UInt64(mmio_read32(UInt(address)) | bits), access))
+                let v = width == 2 ? UInt32(mmio_read16(UInt(address))) : mmio_read32(UInt(address))
+                regs.set(access.register, extend(UInt64(v | bits), access))
             }
         }
         statistics.deviceEmulations &+= 1

@@ -35,7 +35,7 @@ extension HartContext {
         var memory = GuestMemory(memory: platform.memory, monitor: monitor)
         let satp = csr_read_satp()
         guard let data = PageTableWalk.translate(address, satp: satp, memory: &memory),
-              platform.testDevice.contains(data, width: 4),
+              platform.testDevice.contains(data, width: 2),
               let low = PageTableWalk.translate(pc, satp: satp, memory: &memory),
               let first = memory.read16(low) else { return nil }
         var bits = first
@@ -47,13 +47,21 @@ extension HartContext {
         let decoded = Decoder.decode(bits)
         var regs = registers
         switch decoded.instruction {
-        case .store(let access) where code == Exception.storeAccessFault.rawValue && access.width == 4:
+        case .store(let access) where code == Exception.storeAccessFault.rawValue
+                && (access.width == 2 || access.width == 4) && data & UInt64(access.width - 1) == 0:
             statistics.deviceEmulations &+= 1
             printSummary()
-            mmio_write32(UInt(data), UInt32(truncatingIfNeeded: regs.get(access.register)))
-        case .load(let access) where code == Exception.loadAccessFault.rawValue && access.width == 4:
+            let value = regs.get(access.register)
+            if access.width == 2 {
+                mmio_write16(UInt(data), UInt16(truncatingIfNeeded: value))
+            } else {
+                mmio_write32(UInt(data), UInt32(truncatingIfNeeded: value))
+            }
+        case .load(let access) where code == Exception.loadAccessFault.rawValue
+                && (access.width == 2 || access.width == 4) && data & UInt64(access.width - 1) == 0:
             statistics.deviceEmulations &+= 1
-            regs.set(access.register, extend(UInt64(mmio_read32(UInt(data))), access))
+            let v = access.width == 2 ? UInt32(mmio_read16(UInt(data))) : mmio_read32(UInt(data))
+            regs.set(access.register, extend(UInt64(v), access))
         default:
             return nil
         }
