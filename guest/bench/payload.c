@@ -4,8 +4,8 @@
  * and what an SBI set_timer costs (offloaded unless the monitor was booted
  * with offload off). The kernel command line (QEMU -append, the device
  * tree's /chosen/bootargs) may pick one: bench=switch or bench=set_timer
- * (default: both). Prints BENCH: name=value lines and powers off (see
- * power_off below). See payload.S for the measured loops.
+ * (default: both). Prints BENCH: name=value lines and powers off through
+ * SBI SRST. See payload.S for the measured loops.
  */
 #include "bench.h"
 
@@ -31,20 +31,12 @@ static struct sbiret sbi_call(u64 eid, u64 fid, u64 arg0, u64 arg1)
     return (struct sbiret){ (long)a0, (long)a1 };
 }
 
-/*
- * Power-off. SBI SRST (EID 0x53525354) is the payload's proper way, but
- * OpenSBI 1.1 then stores to the sifive_test device with a 16-bit `sh`, which
- * the monitor does not emulate (only 32-bit test-device accesses): OpenSBI
- * takes a store access fault and hangs. So the payload writes the test device
- * itself with a 32-bit store: natively OpenSBI's PMP lets S-mode reach it, and
- * under the monitor the payload's access is emulated (the monitor prints its
- * summary). Build with -DBENCH_POWEROFF_SRST to use SRST first.
- */
+/* Power-off through SBI SRST (shutdown; reason "no reason" or "system
+ * failure"); should it return, through the test device directly (32-bit
+ * store; OpenSBI's PMP lets S-mode reach it, the monitor emulates it). */
 static __attribute__((noreturn)) void power_off(int failed)
 {
-#ifdef BENCH_POWEROFF_SRST
-    sbi_call(SBI_EXT_SRST, 0, 0, failed ? 1 : 0);   /* shutdown; reason */
-#endif
+    sbi_call(SBI_EXT_SRST, 0, 0, failed ? 1 : 0);
     mmio_w32(TEST_DEV, failed ? (0x3333 | (1 << 16)) : 0x5555);
     for (;;) __asm__ volatile("wfi");
 }
