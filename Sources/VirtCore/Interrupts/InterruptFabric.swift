@@ -45,7 +45,8 @@ public struct InterruptFabric: Sendable {
     public var clint: VirtualCLINT
     public var plic: VirtualPLIC
     /// For each source the monitor claimed, the hart whose real M context
-    /// holds it, so the firmware's complete reaches that context.
+    /// holds it, so the firmware's complete reaches that context (while it
+    /// still enables the source).
     var claimedBy: InlineArray<128, UInt8>
 
     public init(harts: Int, plicSources: Int) {
@@ -107,7 +108,7 @@ public struct InterruptFabric: Sendable {
             return .stored
         case .completed(let source):
             actions.completeSource = source
-            actions.completeHart = Int(claimedBy[source & 127])
+            actions.completeHart = enablingHart(source: source, preferring: Int(claimedBy[source & 127]))
             return .stored
         case .enablesChanged(let target):
             actions.mirrorEnablesHart = target
@@ -119,6 +120,20 @@ public struct InterruptFabric: Sendable {
         case .fault:
             return .fault
         }
+    }
+
+    /// A hart whose M context enables `source`, `preferred` if it does. The
+    /// real PLIC ignores a complete for a source the completing context does
+    /// not enable (PLIC specification, "Interrupt Completion"), which would
+    /// leave the source silenced for good; the claiming context may no longer
+    /// enable it, but the context the firmware completed on does (the virtual
+    /// complete checks it), and the real enables mirror the virtual ones.
+    func enablingHart(source: Int, preferring preferred: Int) -> Int {
+        let word = source / 32
+        let bit = UInt32(1) << UInt32(source % 32)
+        if plic.enables(hart: preferred, word: word) & bit != 0 { return preferred }
+        for hart in 0..<plic.harts where plic.enables(hart: hart, word: word) & bit != 0 { return hart }
+        return preferred
     }
 
     /// The real M context of hart `hart` delivered `source` and the monitor
