@@ -26,7 +26,20 @@ extension HartContext {
         if installed == .payload {
             // The trap came from S or U: that is the payload's current mode.
             hart.mode = PrivilegeMode(field: physicalStatus >> 11) ?? .user
+            absorbSupervisorInterruptState()
         }
+    }
+
+    /// While the payload runs, its `sie` and `sip` writes go to the real
+    /// `mie`/`mip`: fold them into the virtual state, so that recomputing the
+    /// real `mie` on the way back does not resurrect an enable the payload
+    /// cleared (an S-timer storm) or lose an SSIP it set.
+    mutating func absorbSupervisorInterruptState() {
+        let realMIE = InterruptBits(rawValue: csr_read_mie())
+        hart.mie = hart.mie.subtracting(hart.mideleg).union(realMIE.intersection(hart.mideleg))
+        let realMIP = InterruptBits(rawValue: csr_read_mip())
+        let payloadWritable = hart.mideleg.subtracting(.hypervisorLevel).intersection([.ssip, .lcofip])
+        hart.mipSoftware = hart.mipSoftware.subtracting(payloadWritable).union(realMIP.intersection(payloadWritable))
     }
 
     /// Saves the payload's S-level state and installs the firmware's world.
@@ -40,13 +53,6 @@ extension HartContext {
         hart.scounteren = csr_read_scounteren()
         hart.senvcfg = csr_read_senvcfg()
         if hart.configuration.hasSstc { hart.stimecmp = csr_read_stimecmp() }
-        // sie and sip writes of the payload: SSIE/STIE/SEIE/LCOFIE, SSIP/LCOFIP.
-        let sView = hart.mideleg.subtracting(.hypervisorLevel)
-        let realMIE = InterruptBits(rawValue: csr_read_mie())
-        hart.mie = hart.mie.subtracting(hart.mideleg).union(realMIE.intersection(hart.mideleg))
-        let realMIP = InterruptBits(rawValue: csr_read_mip())
-        let payloadWritable = sView.intersection([.ssip, .lcofip])
-        hart.mipSoftware = hart.mipSoftware.subtracting(payloadWritable).union(realMIP.intersection(payloadWritable))
 
         csr_write_satp(0)
         csr_write_medeleg(0)
