@@ -23,6 +23,7 @@
  * and powers off (reboot(LINUX_REBOOT_CMD_POWER_OFF): SBI SRST).
  */
 
+#include <asm/ioctls.h>     /* TIOCOUTQ */
 #include <linux/sched.h>    /* CLONE_*; nolibc 6.1 has LINUX_REBOOT_* itself */
 
 #define MAX_CPUS 16
@@ -74,11 +75,14 @@ static void put_i(struct line *l, long v)
     }
 }
 
+static struct line last_line;   /* the last line written to the console */
+
 /* One write per line, so a line is not split by another writer. */
 static void emit(struct line *l)
 {
     l->buf[l->len++] = '\n';
     write(1, l->buf, l->len);
+    last_line = *l;
     l->len = 0;
 }
 
@@ -143,8 +147,47 @@ static __attribute__((noreturn)) void exit_group(int code)
         ;
 }
 
+/*
+ * Console output goes through the tty and the 8250 driver, which sends from
+ * its UART transmit interrupt (PLIC -> SEIP). If that interrupt never comes,
+ * the lines sit in the tty buffer and vanish at power-off. Wait for the
+ * buffer to drain; if it does not, say so through /dev/kmsg, i.e. printk's
+ * polled console, repeating the stuck verdict without its prefix so the
+ * console still shows exactly one verdict line.
+ */
+static void drain_console(void)
+{
+    int unsent = 0;
+    for (int i = 0; i < 300; i++) {
+        unsent = 0;
+        if (ioctl(1, TIOCOUTQ, &unsent) != 0 || unsent <= 0)
+            return;
+        sleep_ns(10000000ULL);
+    }
+    struct line l = { .len = 0 };
+    put(&l, "FIRMVISOR-INIT: FAIL console output stuck: ");
+    put_u(&l, (unsigned)unsent);
+    put(&l, " bytes unsent after 3 s (no UART transmit interrupt?); last line was: ");
+    const char *prefix = "FIRMVISOR-INIT: ";
+    int skip = 0;
+    while (prefix[skip] && skip < last_line.len && last_line.buf[skip] == prefix[skip])
+        skip++;
+    if (prefix[skip])
+        skip = 0;
+    for (int i = skip; i < last_line.len && last_line.buf[i] != '\n'; i++)
+        if (l.len < (int)sizeof(l.buf) - 2)
+            l.buf[l.len++] = last_line.buf[i];
+    l.buf[l.len++] = '\n';
+    int fd = open("/dev/kmsg", O_WRONLY, 0);
+    if (fd >= 0) {
+        write(fd, l.buf, l.len);
+        close(fd);
+    }
+}
+
 static __attribute__((noreturn)) void power_off(void)
 {
+    drain_console();
     sync();
     reboot(LINUX_REBOOT_CMD_POWER_OFF);
     say("reboot(POWER_OFF) returned; halting in a sleep loop");
