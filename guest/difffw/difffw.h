@@ -1,0 +1,39 @@
+/* Firmvisor differential firmware: constants shared by C, assembly and the
+   generator (scripts/difftest keeps its copy of the blob layout in sync). */
+#ifndef DIFFFW_H
+#define DIFFFW_H
+
+#define DIFFFW_STACK_SIZE  16384
+/* The program blob: loaded by QEMU's -device loader at a fixed address that
+   is free both natively (firmware at 0x8000_0000) and under the monitor
+   (firmware at 0x8010_0000, which must end below it). */
+#define BLOB_ADDR          0x80180000
+#define BLOB_MAGIC         0x31544644     /* "DFT1" */
+
+/* Sentinel preloaded into a3 (the rd of generated instructions). */
+#define SENTINEL           0x5eed5eed5eed5eedUL
+
+/* Op kinds. */
+#define OP_EXEC     1   /* run insn in M (a2 = a, a4 = b), print a3 and traps */
+#define OP_LOWER    2   /* mret into S/U at a stub [insn, mv a0,a3, ecall] */
+#define OP_TIMER    3   /* CLINT mtimecmp interrupt */
+#define OP_MSI      4   /* CLINT msip interrupt */
+#define OP_PLIC     5   /* PLIC + UART THRE interrupt */
+#define OP_WFI      6   /* wfi with an enabled pending bit (MIE = 0) */
+#define OP_MTVEC    7   /* mtvec direct (a = 0) or vectored (a = 1) */
+
+/* EXEC flags. */
+#define F_READBACK        0x01   /* then run c (a read of the CSR) */
+#define F_RESTORE_MTVEC   0x02
+#define F_RESTORE_MIDELEG 0x04
+#define F_FIX_MPP         0x08   /* then MPP = M again */
+#define F_QUIET           0x10   /* print nothing for this op */
+#define F_SANITIZE        0x20   /* then clear mstatus.MIE/MPRV/MPV */
+
+/* LOWER a bits. */
+#define L_MODE_S       0x01
+#define L_KEEP_PMP     0x10
+#define L_STVEC_VEC    0x20
+#define L_KEEP_SATP    0x40
+
+#endif

@@ -1,0 +1,757 @@
+/*
+ * Firmvisor differential firmware: a table-driven interpreter of privileged
+ * operations. scripts/difftest generates the programs from seeds and loads
+ * them as a blob at BLOB_ADDR; this firmware runs each one after resetting
+ * the state programs touch, and prints a transcript of everything it
+ * observed: values read, traps (cause, epc, tval and status bits), interrupt
+ * outcomes. The same binary runs natively (QEMU -bios, real M-mode) and
+ * under the monitor (virtual M-mode); scripts/difftest compares the two
+ * transcripts. Addresses inside this image are printed relative to it
+ * ("I+off") so both runs print the same text.
+ *
+ * Output: "DIFFFW: BEGIN n", then per program "P <seed> <nops>", one line per
+ * op "<i> <fields...>", "E"; finally "DIFFFW: DONE n" and power-off (0x5555).
+ *
+ * Position independent: no pointers in data, no jump tables.
+ */
+#include "difffw.h"
+
+typedef unsigned long u64;
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned char u8;
+
+#define INTR (1UL << 63)
+
+#define MSTATUS_SIE  (1UL << 1)
+#define MSTATUS_MIE  (1UL << 3)
+#define MSTATUS_SPIE (1UL << 5)
+#define MSTATUS_MPIE (1UL << 7)
+#define MSTATUS_SPP  (1UL << 8)
+#define MSTATUS_MPP  (3UL << 11)
+#define MSTATUS_FS   (3UL << 13)
+#define MSTATUS_MPRV (1UL << 17)
+#define MSTATUS_SUM  (1UL << 18)
+#define MSTATUS_MXR  (1UL << 19)
+#define MSTATUS_TVM  (1UL << 20)
+#define MSTATUS_TW   (1UL << 21)
+#define MSTATUS_TSR  (1UL << 22)
+#define MSTATUS_GVA  (1UL << 38)
+#define MSTATUS_MPV  (1UL << 39)
+
+#define MIP_SSIP (1UL << 1)
+#define MIP_MSIP (1UL << 3)
+#define MIP_STIP (1UL << 5)
+#define MIP_MTIP (1UL << 7)
+#define MIP_SEIP (1UL << 9)
+#define MIP_MEIP (1UL << 11)
+
+#define TEST_DEV    0x00100000UL
+#define CLINT       0x02000000UL
+#define MSIP(h)     (CLINT + 4UL * (h))
+#define MTIMECMP(h) (CLINT + 0x4000UL + 8UL * (h))
+#define PLIC        0x0c000000UL
+#define PLIC_PRIO(s)      (PLIC + 4UL * (s))
+#define PLIC_PENDING(w)   (PLIC + 0x1000UL + 4UL * (w))
+#define PLIC_ENABLE(c, w) (PLIC + 0x2000UL + 0x80UL * (c) + 4UL * (w))
+#define PLIC_THRESH(c)    (PLIC + 0x200000UL + 0x1000UL * (c))
+#define PLIC_CLAIM(c)     (PLIC_THRESH(c) + 4)
+#define PLIC_SOURCES 96
+#define UART       0x10000000UL
+#define UART_IER   (UART + 1)
+#define UART_LSR   (UART + 5)
+#define UART_IRQ   10
+
+#define TICKS_PER_MS 10000UL
+#define NHARTS_RESET 2
+
+#define csr_read(csr) ({ u64 __v; \
+    __asm__ volatile("csrr %0, " #csr : "=r"(__v) :: "memory"); __v; })
+#define csr_write(csr, val) \
+    __asm__ volatile("csrw " #csr ", %0" :: "rK"((u64)(val)) : "memory")
+#define csr_set(csr, val) \
+    __asm__ volatile("csrs " #csr ", %0" :: "rK"((u64)(val)) : "memory")
+#define csr_clear(csr, val) \
+    __asm__ volatile("csrc " #csr ", %0" :: "rK"((u64)(val)) : "memory")
+
+static inline u32 r32(u64 a) { return *(volatile u32 *)a; }
+static inline void w32(u64 a, u32 v) { *(volatile u32 *)a = v; }
+static inline void w64(u64 a, u64 v) { *(volatile u64 *)a = v; }
+static inline u8 r8(u64 a) { return *(volatile u8 *)a; }
+static inline void w8(u64 a, u8 v) { *(volatile u8 *)a = v; }
+static inline u64 now(void) { return csr_read(time); }
+static inline void fence_i(void) { __asm__ volatile("fence.i" ::: "memory"); }
+static inline void barrier(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
+
+void *memset(void *d, int c, unsigned long n)
+{
+    u8 *p = d;
+    while (n--) *p++ = (u8)c;
+    return d;
+}
+
+void *memcpy(void *d, const void *s, unsigned long n)
+{
+    u8 *p = d;
+    const u8 *q = s;
+    while (n--) *p++ = *q++;
+    return d;
+}
+
+struct trap_frame { u64 x[32]; u64 slot; u64 pad; };
+
+struct op {
+    u8 kind, flags;
+    u16 csr;
+    u32 insn;
+    u64 a, b, c, d;
+};
+
+struct prog { u64 seed; u32 nops, pad; };
+
+/* start.S */
+extern const char _start[];
+void trap_entry(void);
+void trap_vector_table(void);
+void s_vector_table(void);
+void s_handler(void);
+extern const char s_handler_ecall[];
+u64 run_slot(u64 a2, u64 a4, volatile u32 *slot);
+u64 lower_go(u64 a2, u64 a4);
+
+/* The instruction slots: data, but executable (PMP allows it to the
+   firmware and to its S/U stubs). */
+static volatile u32 exec_slot[4] __attribute__((aligned(64), section(".data")));
+static volatile u32 lower_stub[4] __attribute__((aligned(64), section(".data")));
+/* Scratch memory for generated loads and stores. */
+static volatile u64 scratch[64] __attribute__((aligned(64)));
+
+volatile u64 s_record[5];      /* scause, sepc, stval, sstatus, valid */
+
+/* ---- console --------------------------------------------------------------- */
+
+static void putc_(char c)
+{
+    while (!(r8(UART_LSR) & 0x20))
+        ;
+    w8(UART, (u8)c);
+}
+
+static void puts_(const char *s)
+{
+    while (*s) {
+        if (*s == '\n') putc_('\r');
+        putc_(*s++);
+    }
+}
+
+static void puthex(u64 v)
+{
+    int started = 0;
+    for (int i = 60; i >= 0; i -= 4) {
+        u64 d = (v >> i) & 0xf;
+        if (d || started || i == 0) {
+            putc_((char)(d < 10 ? '0' + d : 'a' + d - 10));
+            started = 1;
+        }
+    }
+}
+
+static u64 image_base;
+
+/* A value, relative to the image when it points into it. */
+static void putval(u64 v)
+{
+    if (v >= image_base && v < image_base + 0x80000) {
+        puts_("I+");
+        puthex(v - image_base);
+    } else {
+        puthex(v);
+    }
+}
+
+static void field(u64 v)
+{
+    putc_(' ');
+    putval(v);
+}
+
+/* ---- trap log ----------------------------------------------------------------- */
+
+struct tentry { u64 cause, epc, tval, status, slot; char who; };
+#define TLOG 12
+static struct tentry tlog[TLOG];
+static volatile int ntlog;
+static volatile int quiet;           /* reset: skip traps silently */
+static volatile u64 ntraps_op, nirqs;
+static volatile u64 irq_claim, irq_claim2, irq_mip, irq_mip_after;
+static u64 tvec_current;
+
+static void log_trap(char who, u64 cause, u64 epc, u64 tval, u64 status, u64 slot)
+{
+    if (ntlog < TLOG) {
+        struct tentry *e = &tlog[ntlog];
+        e->who = who; e->cause = cause; e->epc = epc; e->tval = tval;
+        e->status = status; e->slot = slot;
+    }
+    ntlog++;
+}
+
+static int in_range(u64 a, volatile u32 *base)
+{
+    return a >= (u64)base && a < (u64)base + 16;
+}
+
+static u32 insn_bits(u64 addr)
+{
+    const volatile u16 *p = (const volatile u16 *)addr;
+    u32 lo = p[0];
+    if ((lo & 3) != 3) return lo;
+    return lo | ((u32)p[1] << 16);
+}
+
+void trap_handler(struct trap_frame *f)
+{
+    u64 cause = csr_read(mcause);
+    u64 epc = csr_read(mepc);
+    u64 tval = csr_read(mtval);
+    u64 st = csr_read(mstatus);
+    u64 mpp = (st >> 11) & 3;
+    ntraps_op++;
+
+    if (cause & INTR) {
+        u64 code = cause & 63;
+        irq_mip = csr_read(mip);
+        if (code == 7) {
+            w64(MTIMECMP(0), ~0UL);
+        } else if (code == 3) {
+            w32(MSIP(0), 0);
+        } else if (code == 11) {
+            irq_claim = r32(PLIC_CLAIM(0));
+            w8(UART_IER, 0);
+            if (irq_claim) w32(PLIC_CLAIM(0), (u32)irq_claim);
+            irq_claim2 = r32(PLIC_CLAIM(0));
+            if (irq_claim2) w32(PLIC_CLAIM(0), (u32)irq_claim2);
+        } else {
+            csr_write(mie, 0);
+        }
+        irq_mip_after = csr_read(mip);
+        if (ntraps_op > 32) csr_write(mie, 0);
+        if (!quiet) {
+            u64 shown = in_range(epc, exec_slot) || in_range(epc, lower_stub) ? epc : 0;
+            log_trap('I', cause, shown, tval, st & (MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE), f->slot);
+        }
+        barrier();
+        nirqs++;
+        return;
+    }
+
+    if (mpp != 3) {
+        /* From S or U: the stub (or the S handler) is done; resume the
+           interpreter after lower_go, in M-mode. */
+        if (!quiet) {
+            if (cause == 9 && epc == (u64)s_handler_ecall && s_record[4]) {
+                log_trap('S', s_record[0], s_record[1], s_record[2],
+                         s_record[3] & (MSTATUS_SPP | MSTATUS_SPIE | MSTATUS_SIE), 0);
+                s_record[4] = 0;
+            }
+            log_trap('M', cause, epc, tval, st & (MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE), f->slot);
+        }
+        csr_write(mepc, f->x[1]);
+        csr_set(mstatus, MSTATUS_MPP);
+        csr_clear(mstatus, MSTATUS_MPIE);     /* back in M with MIE = 0 */
+        return;
+    }
+
+    if (!quiet) {
+        int expected = in_range(epc, exec_slot);
+        log_trap(expected ? 'M' : 'X', cause, epc, tval,
+                 st & (MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE), f->slot);
+    }
+    if (cause == 1 || cause == 0 || cause == 12) {
+        csr_write(mepc, f->x[1]);
+    } else {
+        u32 bits = insn_bits(epc);
+        csr_write(mepc, epc + ((bits & 3) == 3 ? 4 : 2));
+    }
+}
+
+static void print_traps(void)
+{
+    int n = ntlog < TLOG ? ntlog : TLOG;
+    for (int i = 0; i < n; i++) {
+        struct tentry *e = &tlog[i];
+        putc_(' ');
+        putc_(e->who);
+        putc_(':');
+        if (e->cause & INTR) { putc_('i'); puthex(e->cause & ~INTR); }
+        else puthex(e->cause);
+        putc_('@');
+        putval(e->epc);
+        putc_('/');
+        if (e->cause == 2) puthex(e->tval);     /* instruction bits, not an address */
+        else putval(e->tval);
+        putc_('/');
+        puthex(e->status);
+        if (e->who == 'I' || e->who == 'M') {
+            putc_('/');
+            puthex(e->slot + 1);   /* 0 = direct vector */
+        }
+    }
+    if (ntlog > TLOG) { puts_(" +"); puthex(ntlog - TLOG); }
+    ntlog = 0;
+}
+
+/* ---- reset: the state every program starts from -------------------------------- */
+
+static void set_tvec(int vectored)
+{
+    tvec_current = vectored ? ((u64)trap_vector_table | 1) : (u64)trap_entry;
+    csr_write(mtvec, tvec_current);
+}
+
+/*
+ * Claims and completes whatever source 10 left behind on contexts 0 (M) and
+ * 1 (S) of hart 0, then leaves it disabled with priority 0. The writes to
+ * context 1 come after those to context 0: on QEMU 7.2 an enable write does
+ * not update the interrupt lines until the next PLIC event, and under the
+ * monitor a pending source reaches the virtual M context only through a
+ * real MEI.
+ */
+static void plic_drain(void)
+{
+    w8(UART_IER, 0);
+    w32(PLIC_PRIO(UART_IRQ), 1);
+    w32(PLIC_ENABLE(0, 0), 1U << UART_IRQ);
+    w32(PLIC_THRESH(0), 0);
+    w32(PLIC_ENABLE(1, 0), 1U << UART_IRQ);
+    w32(PLIC_THRESH(1), 0);
+    static const u8 order[3] = {0, 1, 0};
+    for (int k = 0; k < 3; k++) {
+        u64 c = order[k];
+        for (int i = 0; i < 4; i++) {
+            u32 id = r32(PLIC_CLAIM(c));
+            if (!id) break;
+            w32(PLIC_CLAIM(c), id);
+        }
+        w32(PLIC_CLAIM(c), UART_IRQ);
+    }
+    w32(PLIC_ENABLE(0, 0), 0);
+    w32(PLIC_ENABLE(1, 0), 0);
+    w32(PLIC_PRIO(UART_IRQ), 0);
+}
+
+static void reset_state(void)
+{
+    quiet = 1;
+    csr_write(mie, 0);
+    csr_clear(mstatus, MSTATUS_MIE | MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_MPIE | MSTATUS_SPP |
+                       MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW |
+                       MSTATUS_TSR | MSTATUS_GVA | MSTATUS_MPV);
+    csr_set(mstatus, MSTATUS_MPP);
+    set_tvec(0);
+    csr_write(medeleg, 0);
+    csr_write(mideleg, 0x222);
+    csr_write(mcounteren, 0);
+    csr_write(scounteren, 0);
+    csr_write(menvcfg, 0);
+    csr_write(senvcfg, 0);
+    csr_write(mip, 0);
+    csr_write(0x14d, ~0UL);            /* stimecmp (traps without Sstc) */
+    csr_write(mscratch, 0);
+    csr_write(sscratch, 0);
+    csr_write(stvec, 0);
+    csr_write(sepc, 0);
+    csr_write(scause, 0);
+    csr_write(stval, 0);
+    csr_write(satp, 0);
+    csr_write(sie, 0);
+    csr_write(0x320, 0);               /* mcountinhibit */
+    /* Hypervisor state (traps without H). */
+    csr_write(0x600, 2UL << 32);       /* hstatus, VSXL = 64 */
+    csr_write(0x602, 0);               /* hedeleg */
+    csr_write(0x603, 0);               /* hideleg */
+    csr_write(0x604, 0);               /* hie */
+    csr_write(0x606, 0);               /* hcounteren */
+    csr_write(0x607, 0);               /* hgeie */
+    csr_write(0x60a, 0);               /* henvcfg */
+    csr_write(0x645, 0);               /* hvip */
+    csr_write(0x680, 0);               /* hgatp */
+    csr_write(0x643, 0);               /* htval */
+    csr_write(0x64a, 0);               /* htinst */
+    csr_write(0x200, 2UL << 32);       /* vsstatus, UXL = 64 */
+    csr_write(0x204, 0);               /* vsie */
+    csr_write(0x205, 0);               /* vstvec */
+    csr_write(0x240, 0);               /* vsscratch */
+    csr_write(0x241, 0);               /* vsepc */
+    csr_write(0x242, 0);               /* vscause */
+    csr_write(0x243, 0);               /* vstval */
+    csr_write(0x280, 0);               /* vsatp */
+    csr_write(0x34a, 0);               /* mtinst */
+    csr_write(0x34b, 0);               /* mtval2 */
+    /* FP state: fcsr = 0, then FS = Off. */
+    csr_set(mstatus, MSTATUS_FS);
+    csr_write(fcsr, 0);
+    csr_clear(mstatus, MSTATUS_FS);
+    /* PMP: entry 0 = everything RWX, the rest off. */
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpcfg2, 0);
+    csr_write(pmpaddr1, 0); csr_write(pmpaddr2, 0); csr_write(pmpaddr3, 0);
+    csr_write(pmpaddr4, 0); csr_write(pmpaddr5, 0); csr_write(pmpaddr6, 0);
+    csr_write(pmpaddr7, 0); csr_write(pmpaddr8, 0); csr_write(pmpaddr9, 0);
+    csr_write(pmpaddr10, 0); csr_write(pmpaddr11, 0); csr_write(pmpaddr12, 0);
+    csr_write(pmpaddr13, 0); csr_write(pmpaddr14, 0); csr_write(pmpaddr15, 0);
+    csr_write(pmpaddr0, ~0UL);
+    csr_write(pmpcfg0, 0x1f);
+    /* CLINT. */
+    for (int h = 0; h < NHARTS_RESET; h++) {
+        w64(MTIMECMP(h), ~0UL);
+        w32(MSIP(h), 0);
+    }
+    /* PLIC and UART. */
+    w8(UART_IER, 0);
+    plic_drain();
+    for (u32 s = 1; s < PLIC_SOURCES; s++) w32(PLIC_PRIO(s), 0);
+    for (int c = 0; c < 2 * NHARTS_RESET; c++) {
+        for (int w = 0; w < 3; w++) w32(PLIC_ENABLE(c, w), 0);
+        w32(PLIC_THRESH(c), 0);
+    }
+    for (int i = 0; i < 64; i++) scratch[i] = 0x0123456789abcdefUL * (u64)(i + 1);
+    s_record[4] = 0;
+    /* Last: the quiet traps above (CSRs this hart lacks) wrote these. */
+    csr_write(mepc, 0);
+    csr_write(mcause, 0);
+    csr_write(mtval, 0);
+    ntlog = 0;
+    ntraps_op = 0;
+    quiet = 0;
+}
+
+/* ---- the ops -------------------------------------------------------------------- */
+
+static u64 exec_insn(u32 insn, u64 a2, u64 a4)
+{
+    exec_slot[0] = insn;
+    exec_slot[1] = 0x00008067;          /* ret */
+    fence_i();
+    return run_slot(a2, a4, exec_slot);
+}
+
+/* Replaces the "scratch" placeholder address (generator: 0x5c5c0000 + off)
+   by the real scratch buffer. */
+static u64 fix_addr(u64 v)
+{
+    if ((v & ~0xffffUL) == 0x5c5c0000UL) return (u64)scratch + (v & 0x1ff);
+    return v;
+}
+
+static void op_exec(const struct op *o)
+{
+    u64 v = exec_insn(o->insn, fix_addr(o->a), o->b);
+    int quiet_op = o->flags & F_QUIET;
+    if (!quiet_op) {
+        puts_(" e");
+        field(v);
+        print_traps();
+    }
+    if (o->flags & F_READBACK) {
+        u64 rb = exec_insn((u32)o->c, 0, 0);
+        if (!quiet_op) {
+            puts_(" rb");
+            field(rb);
+            print_traps();
+        }
+    }
+    if (o->flags & F_RESTORE_MTVEC) csr_write(mtvec, tvec_current);
+    if (o->flags & F_RESTORE_MIDELEG) csr_write(mideleg, 0x222);
+    if (o->flags & F_FIX_MPP) csr_set(mstatus, MSTATUS_MPP);
+    if (o->flags & F_SANITIZE) csr_clear(mstatus, MSTATUS_MIE | MSTATUS_MPRV | MSTATUS_MPV | MSTATUS_GVA);
+    ntlog = 0;
+}
+
+static void op_lower(const struct op *o)
+{
+    lower_stub[0] = o->insn;
+    lower_stub[1] = 0x00068513;         /* addi a0, a3, 0 */
+    lower_stub[2] = 0x00000073;         /* ecall */
+    lower_stub[3] = 0x0000006f;         /* j . */
+    fence_i();
+    if (o->a & L_KEEP_PMP) {
+        /* Entries 11..15 exist natively only: off. QEMU 7.2 makes an mret
+           below M illegal when no PMP entry is active: such an op is not run. */
+        csr_write(pmpcfg2, csr_read(pmpcfg2) & 0xffffff);
+        u64 c0 = csr_read(pmpcfg0), c2 = csr_read(pmpcfg2) & 0xffffff;
+        int active = 0;
+        for (int i = 0; i < 8; i++) {
+            if ((c0 >> (8 * i + 3)) & 3) active = 1;
+            if ((c2 >> (8 * i + 3)) & 3) active = 1;
+        }
+        if (!active) {
+            puts_(" l nopmp");
+            return;
+        }
+    } else {
+        csr_write(pmpcfg0, 0);
+        csr_write(pmpaddr0, ~0UL);
+        csr_write(pmpcfg0, 0x1f);
+    }
+    if (!(o->a & L_KEEP_SATP)) {
+        csr_write(satp, 0);
+        __asm__ volatile("sfence.vma" ::: "memory");
+    }
+    csr_write(stvec, (o->a & L_STVEC_VEC) ? ((u64)s_vector_table | 1) : (u64)s_handler);
+    csr_write(medeleg, o->c & ~(1UL << 9));
+    csr_write(sepc, (u64)&lower_stub[1]);
+    u64 keep = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR |
+               MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR | MSTATUS_MPIE;
+    csr_clear(mstatus, keep | MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_MPV | MSTATUS_GVA | MSTATUS_MIE);
+    csr_set(mstatus, (o->b & keep) | ((o->a & L_MODE_S) ? (1UL << 11) : 0));
+    csr_write(mepc, (u64)lower_stub);
+    s_record[4] = 0;
+    ntraps_op = 0;
+    u64 v = lower_go(fix_addr(o->d), 5);
+    puts_(" l");
+    field(v);
+    print_traps();
+    puts_(" st");
+    field(csr_read(mstatus) & (MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE | MSTATUS_SPP |
+                                MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_MPRV));
+    ntlog = 0;
+}
+
+/* Wait for nirqs to move, MIE = 1 between checks; optional wfi. Returns 1 when it did. */
+static int wait_irq(u64 n, u64 ticks, int use_wfi)
+{
+    u64 start = now();
+    for (;;) {
+        csr_clear(mstatus, MSTATUS_MIE);
+        if (nirqs != n) return 1;
+        if (now() - start > ticks) return 0;
+        if (use_wfi) __asm__ volatile("wfi" ::: "memory");
+        csr_set(mstatus, MSTATUS_MIE);
+        __asm__ volatile("nop; nop" ::: "memory");
+    }
+}
+
+static int wait_mip(u64 bit, u64 ticks, int use_wfi)
+{
+    u64 start = now();
+    csr_clear(mstatus, MSTATUS_MIE);
+    while (!(csr_read(mip) & bit)) {
+        if (now() - start > ticks) return 0;
+        if (use_wfi) __asm__ volatile("wfi" ::: "memory");
+    }
+    return 1;
+}
+
+/* TIMER: a = delta ticks; b bit 0: MIE = 1 (take it) else poll mip;
+   bit 1: vectored mtvec; bit 2: wfi while waiting. */
+static void op_timer(const struct op *o)
+{
+    int take = o->b & 1, vec = (o->b >> 1) & 1, use_wfi = (o->b >> 2) & 1;
+    if (vec) csr_write(mtvec, (u64)trap_vector_table | 1);
+    u64 n = nirqs;
+    irq_mip = irq_mip_after = 0;
+    csr_set(mie, MIP_MTIP);
+    w64(MTIMECMP(0), now() + o->a);
+    int got;
+    u64 wake = 0;
+    if (take) {
+        got = wait_irq(n, 2000 * TICKS_PER_MS, use_wfi);
+    } else {
+        got = wait_mip(MIP_MTIP, 2000 * TICKS_PER_MS, use_wfi);
+        wake = csr_read(mip) & MIP_MTIP;
+    }
+    w64(MTIMECMP(0), ~0UL);
+    u64 after = csr_read(mip) & MIP_MTIP;
+    csr_clear(mie, MIP_MTIP);
+    if (vec) csr_write(mtvec, tvec_current);
+    puts_(" t");
+    field(got);
+    field(nirqs - n);
+    field(wake);
+    field(irq_mip & MIP_MTIP);
+    field(irq_mip_after & MIP_MTIP);
+    field(after);
+    print_traps();
+}
+
+/* MSI: a = variant: 0 self, taken (b bit 1: vectored); 1 self, MIE = 0;
+   2 msip[b] of another hart: write 1, read, write 0, read. */
+static void op_msi(const struct op *o)
+{
+    puts_(" m");
+    if (o->a == 0) {
+        int vec = (o->b >> 1) & 1;
+        if (vec) csr_write(mtvec, (u64)trap_vector_table | 1);
+        u64 n = nirqs;
+        irq_mip = irq_mip_after = 0;
+        csr_set(mie, MIP_MSIP);
+        w32(MSIP(0), 1);
+        int got = wait_irq(n, 2000 * TICKS_PER_MS, 0);
+        csr_clear(mie, MIP_MSIP);
+        if (vec) csr_write(mtvec, tvec_current);
+        field(got);
+        field(nirqs - n);
+        field(irq_mip & MIP_MSIP);
+        field(irq_mip_after & MIP_MSIP);
+        field(r32(MSIP(0)));
+    } else if (o->a == 1) {
+        w32(MSIP(0), 1);
+        u64 m1 = csr_read(mip) & MIP_MSIP;
+        u32 r1 = r32(MSIP(0));
+        w32(MSIP(0), 0);
+        u64 m0 = csr_read(mip) & MIP_MSIP;
+        field(m1); field(r1); field(m0); field(r32(MSIP(0)));
+    } else {
+        u64 h = o->b;
+        w32(MSIP(h), 1);
+        u32 r1 = r32(MSIP(h));
+        u64 m = csr_read(mip) & MIP_MSIP;
+        w32(MSIP(h), 0);
+        u32 r0 = r32(MSIP(h));
+        field(r1); field(m); field(r0);
+    }
+    print_traps();
+}
+
+/* PLIC: a = priority of source 10, b = threshold, c bit 0: S context (1)
+   instead of M (0); bit 1: take the interrupt (MIE = 1, M context only);
+   d = ticks to wait. */
+static void op_plic(const struct op *o)
+{
+    int sctx = o->c & 1, take = (o->c >> 1) & 1 && !sctx;
+    u64 ctx = sctx ? 1 : 0;
+    u64 bit = sctx ? MIP_SEIP : MIP_MEIP;
+    w32(PLIC_PRIO(UART_IRQ), (u32)o->a);
+    u32 rprio = r32(PLIC_PRIO(UART_IRQ));
+    w32(PLIC_ENABLE(ctx, 0), r32(PLIC_ENABLE(ctx, 0)) | (1U << UART_IRQ));
+    w32(PLIC_THRESH(ctx), (u32)o->b);
+    u32 rthresh = r32(PLIC_THRESH(ctx));
+    while (!(r8(UART_LSR) & 0x40))      /* transmitter empty: THRE fires at once */
+        ;
+    u64 n = nirqs;
+    irq_claim = irq_claim2 = 0xdead;
+    irq_mip = irq_mip_after = 0;
+    if (!sctx) csr_set(mie, MIP_MEIP);
+    w8(UART_IER, 0x02);
+    int got;
+    if (take) got = wait_irq(n, o->d, 0);
+    else got = wait_mip(bit, o->d, 0);
+    u64 mipv = csr_read(mip) & bit;
+    u32 pend = r32(PLIC_PENDING(0)) & (1U << UART_IRQ);
+    u32 claim = r32(PLIC_CLAIM(ctx));
+    w8(UART_IER, 0);
+    if (claim) w32(PLIC_CLAIM(ctx), claim);
+    u64 mip_after = csr_read(mip) & bit;
+    csr_clear(mie, MIP_MEIP);
+    w32(PLIC_THRESH(ctx), 0);
+    plic_drain();                       /* the same clean state on both sides */
+    puts_(" p");
+    field(rprio); field(rthresh); field(got); field(nirqs - n);
+    field(take ? irq_claim : 0); field(take ? irq_claim2 : 0);
+    field(irq_mip & bit); field(irq_mip_after & bit);
+    field(mipv); field(pend); field(claim); field(mip_after);
+    print_traps();
+}
+
+/* WFI with MIE = 0 and one enabled pending source: a = 0 SSIP, 1 STIP,
+   2 SEIP (mip writes), 3 MSIP (msip[0]), 4 MTIP (mtimecmp = 0). A timer
+   100 ms out (MTIE) bounds the wait for 0-3. */
+static void op_wfi(const struct op *o)
+{
+    static const u8 bits[5] = {1, 5, 9, 3, 7};
+    u64 src = 1UL << bits[o->a % 5];
+    u64 saved_envcfg = 0;
+    if (o->a == 1) {
+        saved_envcfg = csr_read(menvcfg);
+        csr_write(menvcfg, 0);
+    }
+    if (o->a <= 2) csr_set(mip, src);
+    else if (o->a == 3) w32(MSIP(0), 1);
+    else w64(MTIMECMP(0), 0);
+    if (o->a != 4) w64(MTIMECMP(0), now() + 100 * TICKS_PER_MS);
+    csr_set(mie, src | MIP_MTIP);
+    u64 t0 = now();
+    __asm__ volatile("wfi" ::: "memory");
+    u64 dt = now() - t0;
+    u64 pending = csr_read(mip) & src;
+    csr_clear(mie, src | MIP_MTIP);
+    w64(MTIMECMP(0), ~0UL);
+    if (o->a <= 2) csr_clear(mip, src);
+    else if (o->a == 3) w32(MSIP(0), 0);
+    if (o->a == 1) csr_write(menvcfg, saved_envcfg);
+    puts_(" w");
+    field(dt < 50 * TICKS_PER_MS);
+    field(pending);
+    print_traps();
+}
+
+static void op_mtvec(const struct op *o)
+{
+    set_tvec(o->a & 1);
+    puts_(" v");
+    field(csr_read(mtvec));
+    print_traps();
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+static void power_off(u32 code)
+{
+    w32(TEST_DEV, code);
+    for (;;) __asm__ volatile("wfi");
+}
+
+void difffw_main(void)
+{
+    image_base = (u64)_start;
+    csr_write(mie, 0);
+    const volatile u32 *hdr = (const volatile u32 *)BLOB_ADDR;
+    puts_("\nDIFFFW: firmvisor differential firmware at ");
+    puthex(image_base);
+    puts_("\n");
+    if (hdr[0] != BLOB_MAGIC) {
+        puts_("DIFFFW: no program blob at 0x80180000\n");
+        power_off(0x3333 | (2U << 16));
+    }
+    u32 nprogs = hdr[1];
+    puts_("DIFFFW: BEGIN ");
+    puthex(nprogs);
+    puts_("\n");
+    const volatile u8 *p = (const volatile u8 *)(BLOB_ADDR + 16);
+    for (u32 i = 0; i < nprogs; i++) {
+        const struct prog *pr = (const struct prog *)p;
+        p += sizeof(struct prog);
+        reset_state();
+        puts_("P ");
+        puthex(pr->seed);
+        putc_(' ');
+        puthex(pr->nops);
+        puts_("\n");
+        for (u32 j = 0; j < pr->nops; j++) {
+            const struct op *o = (const struct op *)p;
+            p += sizeof(struct op);
+            if (!(o->kind == OP_EXEC && (o->flags & F_QUIET))) puthex(j);
+            ntraps_op = 0;
+            ntlog = 0;
+            switch (o->kind) {
+            case OP_EXEC: op_exec(o); break;
+            case OP_LOWER: op_lower(o); break;
+            case OP_TIMER: op_timer(o); break;
+            case OP_MSI: op_msi(o); break;
+            case OP_PLIC: op_plic(o); break;
+            case OP_WFI: op_wfi(o); break;
+            case OP_MTVEC: op_mtvec(o); break;
+            default: puts_(" ?"); break;
+            }
+            if (!(o->kind == OP_EXEC && (o->flags & F_QUIET))) puts_("\n");
+        }
+        puts_("E\n");
+    }
+    reset_state();
+    puts_("DIFFFW: DONE ");
+    puthex(nprogs);
+    puts_("\n");
+    power_off(0x5555);
+}
