@@ -37,6 +37,19 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
         while true { cpu_wfi() }
     }
     let harts = min(platform.harts, VirtualCLINT.maximumHarts)
+    // The static storage CShim reserves must hold the Swift state: a broken
+    // build invariant, not something a guest can cause.
+    if MemoryLayout<HartContext>.size > Int(FIRMVISOR_HART_STORAGE)
+        || MemoryLayout<Machine>.size > Int(FIRMVISOR_MACHINE_STORAGE) {
+        var console = MonitorConsole(base: platform.uart.base)
+        console.write("[firmvisor] build error: per-hart state ")
+        console.write(decimal: UInt64(MemoryLayout<HartContext>.size))
+        console.write(" bytes, machine state ")
+        console.write(decimal: UInt64(MemoryLayout<Machine>.size))
+        console.write(" bytes exceed CShim's storage (sync.h)\n")
+        mmio_write32(UInt(platform.testDevice.base), 0x3333 | 3 << 16)
+        while true { cpu_wfi() }
+    }
     reserveMonitorMemory(fdt: fdt, tree: tree, platform: platform)
     let monitor = PlatformDescription.Region(base: Layout.monitorBase,
                                              size: Layout.firmwareEntry - Layout.monitorBase)
@@ -124,11 +137,13 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
     context.pointee.refreshDeviceLines()
 
     let frame = firmvisor_frame_for_hart(hartid)!
+    frame.pointee.scratch.0 = UInt64(UInt(bitPattern: context))
     let registers = FrameRegisters(frame: frame)
     for i in 1..<32 { registers[i] = 0 }
     registers[10] = hartid
     registers[11] = fdt
     registers[12] = dyninfo
+    context.pointee.entryStatus = csr_read_mstatus()
     context.pointee.resume(at: Layout.firmwareEntry)
     firmvisor_enter_guest(frame)
 }
@@ -136,7 +151,7 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
 extension HartContext {
     /// The power-off summary: traps from the firmware by cause, world
     /// switches and injected interrupts, summed over the harts.
-    func printSummary() {
+    static func printSummary() {
         let machine = machinePointer
         var console = MonitorConsole(base: machine.pointee.platform.uart.base)
         var total = Statistics()

@@ -26,7 +26,7 @@ extension HartContext {
             if p.plic.contains(address, width: UInt64(width)) {
                 let r = m.fabric.plicAccess(hart: me, offset: address - p.plic.base, width: width,
                                             isStore: isStore, value: value, actions: &actions)
-                perform(actions, machine: &m)
+                HartContext.perform(actions, machine: &m)
                 return r
             }
             if p.testDevice.size > 0 && p.testDevice.contains(address, width: UInt64(width))
@@ -45,11 +45,11 @@ extension HartContext {
         case .fault:
             return false
         case .loaded(let v):
-            regs.set(access.register, extend(v, access))
+            regs.set(access.register, HartContext.extend(v, access))
         case .stored:
             break
         case .passthrough(let bits):
-            if powerOff { printSummary() }
+            if powerOff { HartContext.printSummary() }
             if isStore {
                 if width == 2 {
                     mmio_write16(UInt(address), UInt16(truncatingIfNeeded: value))
@@ -58,7 +58,7 @@ extension HartContext {
                 }
             } else {
                 let v = width == 2 ? UInt32(mmio_read16(UInt(address))) : mmio_read32(UInt(address))
-                regs.set(access.register, extend(UInt64(v | bits), access))
+                regs.set(access.register, HartContext.extend(UInt64(v | bits), access))
             }
         }
         statistics.deviceEmulations &+= 1
@@ -71,7 +71,7 @@ extension HartContext {
     }
 
     /// The real-PLIC half of ``PhysicalActions`` (under the machine lock).
-    func perform(_ actions: PhysicalActions, machine m: inout Machine) {
+    static func perform(_ actions: PhysicalActions, machine m: inout Machine) {
         var plic = m.realPlic
         if actions.completeSource != 0 {
             plic.complete(context: Plic<PhysicalBus>.machineContext(hart: actions.completeHart),
@@ -87,7 +87,7 @@ extension HartContext {
     }
 
     /// Sign- or zero-extends a loaded value to 64 bits.
-    func extend(_ value: UInt64, _ access: MemoryAccess) -> UInt64 {
+    static func extend(_ value: UInt64, _ access: MemoryAccess) -> UInt64 {
         switch (access.width, access.signExtends) {
         case (1, true): return UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: value)))
         case (2, true): return UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: value)))

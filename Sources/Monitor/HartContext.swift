@@ -15,6 +15,10 @@ struct HartContext {
     var reported: UInt32 = 0
     let clintBase: UInt64
     let layout: PMPLayout
+    /// The real `mie` as last written, so a return skips an unchanged write.
+    var installedEnables: UInt64 = ~0
+    /// The real `mstatus` when the current trap was taken.
+    var entryStatus: UInt64 = 0
     /// The firmware world's PMP currently makes data accesses trap (MPRV).
     var mprvInstalled = false
     /// This hart's `mtimecmp` in the virtual CLINT, cached for the trap path.

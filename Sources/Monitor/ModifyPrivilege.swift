@@ -11,7 +11,7 @@ import VirtCore
 /// execute-only) and the monitor performs each one with the real MPRV.
 extension HartContext {
     /// True when the firmware's MPRV changes the meaning of its accesses.
-    var firmwareMPRVInEffect: Bool {
+    @inline(__always) var firmwareMPRVInEffect: Bool {
         hart.mstatus.contains(.mprv) && hart.mstatus.mpp != .machine
     }
 
@@ -46,13 +46,13 @@ extension HartContext {
         if outcome != 0 {
             return hart.takeException(code: outcome - 1, value: result, pc: pc)
         }
-        if !isStore { regs.set(access.register, extend(result, access)) }
+        if !isStore { regs.set(access.register, HartContext.extend(result, access)) }
         return pc &+ length
     }
 
     /// `satp` and the PMP the payload runs with (its S-level state lives in
     /// the virtual hart while the firmware runs).
-    func installPayloadTranslation() {
+    mutating func installPayloadTranslation() {
         csr_write_satp(hart.satp)
         let (cfg0, cfg2) = layout.payloadConfiguration(hart.pmp)
         csr_write_pmpcfg0(0)
@@ -75,7 +75,7 @@ extension HartContext {
         cpu_sfence_vma_all()
     }
 
-    func restoreFirmwareTranslation() {
+    mutating func restoreFirmwareTranslation() {
         csr_write_satp(0)
         csr_write_pmpcfg2(0)
         csr_write_pmpcfg0(0)

@@ -50,7 +50,7 @@ extension HartContext {
         case .store(let access) where code == Exception.storeAccessFault.rawValue
                 && (access.width == 2 || access.width == 4) && data & UInt64(access.width - 1) == 0:
             statistics.deviceEmulations &+= 1
-            printSummary()
+            HartContext.printSummary()
             let value = regs.get(access.register)
             if access.width == 2 {
                 mmio_write16(UInt(data), UInt16(truncatingIfNeeded: value))
@@ -61,7 +61,7 @@ extension HartContext {
                 && (access.width == 2 || access.width == 4) && data & UInt64(access.width - 1) == 0:
             statistics.deviceEmulations &+= 1
             let v = access.width == 2 ? UInt32(mmio_read16(UInt(data))) : mmio_read32(UInt(data))
-            regs.set(access.register, extend(UInt64(v), access))
+            regs.set(access.register, HartContext.extend(UInt64(v), access))
         default:
             return nil
         }

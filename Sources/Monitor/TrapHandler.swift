@@ -14,13 +14,15 @@ func firmvisorTrap(_ frame: UnsafeMutablePointer<firmvisor_frame>) {
     if (mstatus >> 11) & 3 == 3 {
         monitorFault(frame: frame, mcause: mcause, mepc: mepc, mtval: csr_read_mtval())
     }
-    let context = hartContext(frame.pointee.hartid)
+    // The frame's first scratch word caches this hart's context (set at boot).
+    let context = UnsafeMutablePointer<HartContext>(bitPattern: UInt(frame.pointee.scratch.0))!
     context.pointee.handleTrap(registers: FrameRegisters(frame: frame), mcause: mcause, mepc: mepc,
                                mstatus: mstatus)
 }
 
 extension HartContext {
     mutating func handleTrap(registers: FrameRegisters, mcause: UInt64, mepc: UInt64, mstatus: UInt64) {
+        entryStatus = mstatus
         absorbNativeState(physicalStatus: mstatus)
         var pc = mepc
         let code = mcause & 0xFF
@@ -55,7 +57,7 @@ extension HartContext {
         var regs = registers
         switch Exception(rawValue: code) {
         case .illegalInstruction?:
-            let bits = value != 0 ? UInt32(truncatingIfNeeded: value) : fetchInstruction(at: pc)
+            let bits = value != 0 ? UInt32(truncatingIfNeeded: value) : HartContext.fetchInstruction(at: pc)
             statistics.csrEmulations &+= 1
             switch hart.execute(bits, pc: pc, registers: &regs, environment: &env) {
             case .resume(let next):
@@ -64,7 +66,7 @@ extension HartContext {
                 waitForInterrupt()
                 return next
             case .fence(let fence, let next):
-                perform(fence)
+                HartContext.perform(fence)
                 return next
             case .memoryAccess:
                 // Loads and stores never raise illegal-instruction: the bits
@@ -75,7 +77,7 @@ extension HartContext {
             // The firmware believes it runs in M-mode: its ecall is cause 11.
             return hart.takeTrap(.exception(.environmentCallFromM), value: 0, pc: pc)
         case .loadAccessFault?, .storeAccessFault?:
-            let bits = fetchInstruction(at: pc)
+            let bits = HartContext.fetchInstruction(at: pc)
             let decoded = Decoder.decode(bits)
             let isStore = code == Exception.storeAccessFault.rawValue
             if mprvInstalled {
@@ -116,14 +118,14 @@ extension HartContext {
 
     /// Reads the instruction at `pc` (a firmware address it just executed
     /// from, so it is readable); a compressed instruction yields 16 bits.
-    func fetchInstruction(at pc: UInt64) -> UInt32 {
+    static func fetchInstruction(at pc: UInt64) -> UInt32 {
         let low = UInt32(mmio_read16(UInt(pc)))
         if low & 3 != 3 { return low }
         return low | UInt32(mmio_read16(UInt(pc &+ 2))) << 16
     }
 
     /// Executes an address-translation fence the firmware asked for.
-    func perform(_ fence: Fence) {
+    static func perform(_ fence: Fence) {
         switch fence {
         case .sfenceVMA(let address?, let asid?): cpu_sfence_vma(address, asid)
         case .sfenceVMA(let address?, nil): cpu_sfence_vma_address(address)
@@ -141,7 +143,8 @@ extension HartContext {
         statistics.waits &+= 1
         var env = RealHart()
         while true {
-            csr_write_mie(hart.wakeUpEnables.rawValue)
+            installedEnables = hart.wakeUpEnables.rawValue
+            csr_write_mie(installedEnables)
             cpu_wfi()
             let pending = InterruptBits(rawValue: csr_read_mip()).intersection(hart.wakeUpEnables)
             acknowledgePhysicalInterrupts(pending: pending)
@@ -164,9 +167,17 @@ extension HartContext {
             if world == .firmware { installFirmwareWorld() } else { installPayloadWorld() }
         }
         if world == .firmware { syncFirmwareMPRV() }
-        csr_write_mie(hart.physicalInterruptEnables(for: world).rawValue)
+        // The real mie and mstatus usually already hold what the return
+        // needs (a trap changes neither MPP nor FS/VS from U-mode): write
+        // them only when they differ.
+        let enables = hart.physicalInterruptEnables(for: world).rawValue
+        if enables != installedEnables {
+            csr_write_mie(enables)
+            installedEnables = enables
+        }
         csr_write_mepc(pc)
-        csr_write_mstatus(physicalStatus())
+        let status = physicalStatus()
+        if status != entryStatus { csr_write_mstatus(status) }
     }
 }
 

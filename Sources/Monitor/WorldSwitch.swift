@@ -117,7 +117,7 @@ extension HartContext {
     /// The real `mstatus` for returning to the installed world: MPP is the
     /// world's real mode, MIE/MPIE/MPRV are 0 (the monitor never takes its own
     /// interrupts), and the payload's native fields come from the virtual state.
-    func physicalStatus() -> UInt64 {
+    mutating func physicalStatus() -> UInt64 {
         let v = hart.mstatus.rawValue
         if installed == .firmware {
             return v & HartContext.firmwareStatusFields   // MPP = U

@@ -64,8 +64,8 @@ volatile uint64_t *firmvisor_fence_requested(uint64_t hart);
 volatile uint64_t *firmvisor_fence_completed(uint64_t hart);
 
 /* Bytes reserved for each hart's Swift context and for the shared machine state. */
-#define FIRMVISOR_HART_STORAGE    4096
-#define FIRMVISOR_MACHINE_STORAGE 8192
+#define FIRMVISOR_HART_STORAGE    2048
+#define FIRMVISOR_MACHINE_STORAGE 1024
 
 /* Zeroed (.bss); the Swift side initialises it at boot. */
 void *firmvisor_hart_storage(uint64_t hartid);

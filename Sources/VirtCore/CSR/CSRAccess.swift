@@ -33,7 +33,7 @@ extension VirtualHart {
         environment env: inout E
     ) -> UInt64? {
         guard isAccessible(csr, writes: writes),
-              let old = read(csr, environment: &env) else { return nil }
+              let old = readInPlace(csr, environment: &env) else { return nil }
         if writes {
             let base = csr == .mip || csr == .sip ? readForModify(csr, environment: &env) : old
             write(csr, operation.apply(old: base, operand: operand), environment: &env)
@@ -42,8 +42,8 @@ extension VirtualHart {
     }
 
     /// The privilege rules that do not depend on the CSR's value.
-    @inlinable
-    func isAccessible(_ csr: CSR, writes: Bool) -> Bool {
+    @inline(__always)
+    mutating func isAccessible(_ csr: CSR, writes: Bool) -> Bool {
         if writes && csr.isReadOnly { return false }
         if mode < csr.minimumPrivilege { return false }
         if mode == .machine { return true }
@@ -66,8 +66,8 @@ extension VirtualHart {
     /// `mip`/`sip` in a read-modify-write use the SEIP latch alone, not the
     /// external line ("Machine Interrupt Registers": "the software-writable
     /// SEIP bit").
-    func readForModify<E: HartEnvironment>(_ csr: CSR, environment env: inout E) -> UInt64 {
-        var bits = mip(environment: &env)
+    mutating func readForModify<E: HartEnvironment>(_ csr: CSR, environment env: inout E) -> UInt64 {
+        var bits = currentMIP(environment: &env)
         if !mipSoftware.contains(.seip) { bits.remove(.seip) }
         if csr == .sip { bits.formIntersection(supervisorInterruptView) }
         return bits.rawValue
@@ -81,6 +81,14 @@ extension VirtualHart {
 
     /// Reads a CSR, or returns `nil` when this hart does not implement it.
     public func read<E: HartEnvironment>(_ csr: CSR, environment env: inout E) -> UInt64? {
+        var copy = self
+        return copy.readInPlace(csr, environment: &env)
+    }
+
+    /// ``read(_:environment:)`` on the hart in place: a non-mutating method
+    /// would pass the whole (large, loadable) hart by value, a copy of about
+    /// a kilobyte on every emulated CSR access.
+    mutating func readInPlace<E: HartEnvironment>(_ csr: CSR, environment env: inout E) -> UInt64? {
         let c = configuration
         let n = csr.rawValue
         switch n {
@@ -97,7 +105,7 @@ extension VirtualHart {
         case CSR.medeleg.rawValue: return medeleg
         case CSR.mideleg.rawValue: return mideleg.rawValue
         case CSR.mie.rawValue: return mie.rawValue
-        case CSR.mip.rawValue: return mip(environment: &env).rawValue
+        case CSR.mip.rawValue: return currentMIP(environment: &env).rawValue
         case CSR.mtvec.rawValue: return mtvec
         case CSR.mcounteren.rawValue: return mcounteren
         case CSR.menvcfg.rawValue: return menvcfg
@@ -129,7 +137,7 @@ extension VirtualHart {
         // Supervisor.
         case CSR.sstatus.rawValue: return mstatusValue & masks.sstatusReadable
         case CSR.sie.rawValue: return mie.intersection(supervisorInterruptView).rawValue
-        case CSR.sip.rawValue: return mip(environment: &env).intersection(supervisorInterruptView).rawValue
+        case CSR.sip.rawValue: return currentMIP(environment: &env).intersection(supervisorInterruptView).rawValue
         case CSR.stvec.rawValue: return stvec
         case CSR.scounteren.rawValue: return scounteren
         case CSR.senvcfg.rawValue: return senvcfg
@@ -148,7 +156,7 @@ extension VirtualHart {
             return mie.intersection(.hypervisorLevel).rawValue
         case CSR.hip.rawValue:
             guard c.hasHypervisor else { return nil }
-            return mip(environment: &env).intersection(.hypervisorLevel).rawValue
+            return currentMIP(environment: &env).intersection(.hypervisorLevel).rawValue
         default:
             guard c.hasHypervisor, VirtualHart.isHypervisorPassthrough(n) else { return nil }
             if n == 0x24D && !c.hasSstc { return nil }

@@ -93,7 +93,7 @@ extension VirtualHart {
 
     /// True when `wfi` may complete: some interrupt is pending and enabled,
     /// whatever `mstatus.MIE`/`SIE` and `mideleg` say ("Wait for Interrupt").
-    public func wfiMayComplete<E: HartEnvironment>(environment env: inout E) -> Bool {
-        !mip(environment: &env).intersection(mie).isEmpty
+    public mutating func wfiMayComplete<E: HartEnvironment>(environment env: inout E) -> Bool {
+        !currentMIP(environment: &env).intersection(mie).isEmpty
     }
 }

@@ -7,8 +7,10 @@
 public struct PMPFile: Sendable {
     /// The number of implemented entries (at most 64).
     public let entries: Int
-    /// One configuration byte per entry.
-    public private(set) var configuration: InlineArray<64, UInt8>
+    /// The configuration bytes packed as the RV64 `pmpcfg` registers hold
+    /// them: word w carries entries 8w…8w+7 (`pmpcfg<2w>`), so reading a
+    /// register is one load, which the world switch does on every entry.
+    @usableFromInline var words: InlineArray<8, UInt64>
     /// `pmpaddr` registers: bits 55:2 of the physical address.
     public private(set) var address: InlineArray<64, UInt64>
 
@@ -30,50 +32,56 @@ public struct PMPFile: Sendable {
 
     public init(entries: Int) {
         self.entries = min(max(entries, 0), 64)
-        self.configuration = InlineArray(repeating: 0)
+        self.words = InlineArray(repeating: 0)
         self.address = InlineArray(repeating: 0)
     }
 
+    /// The configuration byte of entry `i` (0 for an entry that does not exist).
+    @inlinable public func configuration(_ i: Int) -> UInt8 {
+        guard i >= 0, i < entries else { return 0 }
+        return UInt8(truncatingIfNeeded: words[i >> 3] >> (UInt64(i & 7) * 8))
+    }
+
     @inlinable func isLocked(_ i: Int) -> Bool {
-        i < entries && configuration[i] & Bits.lock != 0
+        configuration(i) & Bits.lock != 0
     }
 
     /// Reads `pmpcfg<register>` (an even register number on RV64).
     public func readConfiguration(register: Int) -> UInt64 {
-        var value: UInt64 = 0
-        let first = register * 4
-        for byte in 0..<8 where first + byte < entries {
-            value |= UInt64(configuration[first + byte]) << (UInt64(byte) * 8)
-        }
-        return value
+        guard register >= 0, register < 16 else { return 0 }
+        return words[register >> 1]
     }
 
     /// Writes `pmpcfg<register>` with the WARL rules: reserved bits cleared,
     /// the reserved R=0 W=1 combination turned into no access, locked
-    /// entries unchanged.
+    /// entries unchanged, entries that do not exist read-only zero.
     public mutating func writeConfiguration(register: Int, _ value: UInt64) {
-        let first = register * 4
+        guard register >= 0, register < 16 else { return }
+        let first = (register >> 1) * 8
+        var word = words[register >> 1]
         for byte in 0..<8 where first + byte < entries {
             let i = first + byte
             if isLocked(i) { continue }
-            var cfg = UInt8(truncatingIfNeeded: value >> (UInt64(byte) * 8)) & Bits.writable
+            let shift = UInt64(byte) * 8
+            var cfg = UInt8(truncatingIfNeeded: value >> shift) & Bits.writable
             if cfg & (Bits.read | Bits.write) == Bits.write {
                 cfg &= ~(Bits.read | Bits.write | Bits.execute)
             }
-            configuration[i] = cfg
+            word = (word & ~(0xFF << shift)) | (UInt64(cfg) << shift)
         }
+        words[register >> 1] = word
     }
 
     /// Reads `pmpaddr<i>`.
     public func readAddress(_ i: Int) -> UInt64 {
-        i < entries ? address[i] : 0
+        i >= 0 && i < entries ? address[i] : 0
     }
 
     /// Writes `pmpaddr<i>` unless entry i is locked, or entry i+1 is a locked TOR entry.
     public mutating func writeAddress(_ i: Int, _ value: UInt64) {
-        guard i < entries, !isLocked(i) else { return }
+        guard i >= 0, i < entries, !isLocked(i) else { return }
         if i + 1 < entries, isLocked(i + 1),
-           configuration[i + 1] & Bits.addressMatching == Bits.tor {
+           configuration(i + 1) & Bits.addressMatching == Bits.tor {
             return
         }
         address[i] = value & PMPFile.addressMask

@@ -92,6 +92,12 @@ public struct VirtualHart: Sendable {
     /// STIP from `stimecmp` when Sstc drives it, SEIP as latch OR external
     /// line, and the H extension's pending bits from the real `hip`.
     public func mip<E: HartEnvironment>(environment env: inout E) -> InterruptBits {
+        var copy = self
+        return copy.currentMIP(environment: &env)
+    }
+
+    /// ``mip(environment:)`` in place (no copy of the hart).
+    mutating func currentMIP<E: HartEnvironment>(environment env: inout E) -> InterruptBits {
         var bits = mipSoftware.union(mipDevices)
         if stimecmpDrivesSTIP {
             if env.readTime() >= stimecmp { bits.insert(.stip) } else { bits.remove(.stip) }
