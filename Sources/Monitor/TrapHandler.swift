@@ -16,6 +16,19 @@ func firmvisorTrap(_ frame: UnsafeMutablePointer<firmvisor_frame>) {
     }
     // The frame's first scratch word caches this hart's context (set at boot).
     let context = UnsafeMutablePointer<HartContext>(bitPattern: UInt(frame.pointee.scratch.0))!
+    // Fast path: the firmware's trap entry/exit CSR accesses (mscratch,
+    // mepc, mcause, mtval, ...) change nothing that could make an interrupt
+    // takeable or switch worlds, so the firmware resumes at once; the real
+    // mie and mstatus already hold what the return needs.
+    if mcause == Exception.illegalInstruction.rawValue, context.pointee.installed == .firmware {
+        var registers = FrameRegisters(frame: frame)
+        if context.pointee.hart.executePlainCSR(UInt32(truncatingIfNeeded: csr_read_mtval()), registers: &registers) {
+            context.pointee.statistics.csrEmulations &+= 1
+            context.pointee.statistics.firmwareExceptions[2] &+= 1
+            csr_write_mepc(mepc &+ 4)
+            return
+        }
+    }
     context.pointee.handleTrap(registers: FrameRegisters(frame: frame), mcause: mcause, mepc: mepc,
                                mstatus: mstatus)
 }

@@ -36,6 +36,7 @@ extension VirtualHart {
     public mutating func execute<R: GeneralRegisters, E: HartEnvironment>(
         _ bits: UInt32, pc: UInt64, registers: inout R, environment env: inout E
     ) -> ExecutionResult {
+        if executePlainCSR(bits, registers: &registers) { return .resume(pc: pc &+ 4) }
         let decoded = Decoder.decode(bits)
         let next = pc &+ decoded.length
         let illegalValue = decoded.length == 2 ? UInt64(bits & 0xFFFF) : UInt64(bits)
