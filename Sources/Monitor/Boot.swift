@@ -166,7 +166,6 @@ extension HartContext {
                 total.injectedInterrupts[i] &+= s.injectedInterrupts[i]
             }
             total.worldSwitches &+= s.worldSwitches
-            total.csrEmulations &+= s.csrEmulations
             total.deviceEmulations &+= s.deviceEmulations
             total.waits &+= s.waits
             total.offloadedCalls &+= s.offloadedCalls
@@ -186,7 +185,7 @@ extension HartContext {
             console.write(decimal: total.payloadExceptions[i])
         }
         console.write("\n[firmvisor] summary: emulated instructions ")
-        console.write(decimal: total.csrEmulations)
+        console.write(decimal: total.firmwareExceptions[2])
         console.write(", device accesses ")
         console.write(decimal: total.deviceEmulations)
         console.write(", wfi waits ")

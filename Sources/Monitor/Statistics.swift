@@ -9,8 +9,6 @@ struct Statistics {
     var physicalInterrupts: InlineArray<16, UInt64> = InlineArray(repeating: 0)
     /// Interrupts injected into virtual M-mode, by cause (0…15).
     var injectedInterrupts: InlineArray<16, UInt64> = InlineArray(repeating: 0)
-    /// Emulated CSR instructions.
-    var csrEmulations: UInt64 = 0
     /// Emulated device accesses (CLINT, PLIC, test device).
     var deviceEmulations: UInt64 = 0
     /// Switches between the firmware's world and the payload's.

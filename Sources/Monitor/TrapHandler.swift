@@ -9,25 +9,34 @@ import VirtCore
 @_cdecl("firmvisor_trap")
 func firmvisorTrap(_ frame: UnsafeMutablePointer<firmvisor_frame>) {
     let mcause = csr_read_mcause()
-    let mepc = csr_read_mepc()
-    let mstatus = csr_read_mstatus()
-    if (mstatus >> 11) & 3 == 3 {
-        monitorFault(frame: frame, mcause: mcause, mepc: mepc, mtval: csr_read_mtval())
-    }
     // The frame's first scratch word caches this hart's context (set at boot).
     let context = UnsafeMutablePointer<HartContext>(bitPattern: UInt(frame.pointee.scratch.0))!
     // Fast path: the firmware's trap entry/exit CSR accesses (mscratch,
     // mepc, mcause, mtval, ...) change nothing that could make an interrupt
     // takeable or switch worlds, so the firmware resumes at once; the real
-    // mie and mstatus already hold what the return needs.
-    if mcause == Exception.illegalInstruction.rawValue, context.pointee.installed == .firmware {
+    // mie and mstatus already hold what the return needs. (A trap from the
+    // monitor itself has MPP = M and never comes with `installed` here being
+    // the firmware's U-mode illegal instruction, but the slow path checks.)
+    if mcause == Exception.illegalInstruction.rawValue, context.pointee.installed == .firmware,
+       (csr_read_mstatus() >> 11) & 3 == 0 {
         var registers = FrameRegisters(frame: frame)
         if context.pointee.hart.executePlainCSR(UInt32(truncatingIfNeeded: csr_read_mtval()), registers: &registers) {
-            context.pointee.statistics.csrEmulations &+= 1
             context.pointee.statistics.firmwareExceptions[2] &+= 1
-            csr_write_mepc(mepc &+ 4)
+            csr_write_mepc(csr_read_mepc() &+ 4)
             return
         }
+    }
+    handleTrapSlowly(frame, context: context, mcause: mcause)
+}
+
+/// Every trap but the fast path's.
+@inline(never)
+func handleTrapSlowly(_ frame: UnsafeMutablePointer<firmvisor_frame>, context: UnsafeMutablePointer<HartContext>,
+                      mcause: UInt64) {
+    let mepc = csr_read_mepc()
+    let mstatus = csr_read_mstatus()
+    if (mstatus >> 11) & 3 == 3 {
+        monitorFault(frame: frame, mcause: mcause, mepc: mepc, mtval: csr_read_mtval())
     }
     context.pointee.handleTrap(registers: FrameRegisters(frame: frame), mcause: mcause, mepc: mepc,
                                mstatus: mstatus)
@@ -71,7 +80,6 @@ extension HartContext {
         switch Exception(rawValue: code) {
         case .illegalInstruction?:
             let bits = value != 0 ? UInt32(truncatingIfNeeded: value) : HartContext.fetchInstruction(at: pc)
-            statistics.csrEmulations &+= 1
             switch hart.execute(bits, pc: pc, registers: &regs, environment: &env) {
             case .resume(let next):
                 return next
