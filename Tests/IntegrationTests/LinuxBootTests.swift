@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// The kernel and initramfs `scripts/linux` built, when the extended test
+/// command exported them.
+enum LinuxArtifacts {
+    static var paths: (image: String, initrd: String)? {
+        let env = ProcessInfo.processInfo.environment
+        guard let image = env["FIRMVISOR_LINUX_IMAGE"], !image.isEmpty,
+              let initrd = env["FIRMVISOR_LINUX_INITRD"], !initrd.isEmpty else { return nil }
+        return (image, initrd)
+    }
+}
+
+/// Linux SMP under OpenSBI under the monitor (issue #5), to the verdict of
+/// our `/init` (guest/init): on every CPU repeated short sleeps (timer
+/// interrupts), cross-CPU wake-ups (IPIs) and TLB shoot-downs (remote
+/// fences), then one `FIRMVISOR-INIT: PASS|FAIL` line and an SBI power-off.
+///
+/// The extended test command (`scripts/test --extended`) builds the kernel
+/// and initramfs with `scripts/linux` and exports FIRMVISOR_LINUX_IMAGE and
+/// FIRMVISOR_LINUX_INITRD; the default command leaves them unset and these
+/// heavy boots do not run.
+@Suite("Linux under the monitor", .serialized,
+       .enabled(if: LinuxArtifacts.paths != nil, "extended tests: run scripts/test --extended"))
+struct LinuxBootTests {
+    static var artifacts: (image: String, initrd: String)? { LinuxArtifacts.paths }
+
+    static let hardLimit = 300
+
+    struct Configuration: CustomTestStringConvertible, Sendable {
+        var smp: Int
+        var cpu: String
+        var testDescription: String { "-smp \(smp) -cpu \(cpu)" }
+    }
+
+    static let configurations: [Configuration] = [1, 4, 8].flatMap { smp in
+        ["rv64", "rv64,sstc=false"].map { Configuration(smp: smp, cpu: $0) }
+    }
+
+    /// Boots once; returns the verdict line and QEMU's exit status.
+    func boot(_ c: Configuration, attempt: Int, monitor: Bool) async throws -> (String, Int32, String) {
+        guard let (image, initrd) = Self.artifacts else {
+            throw TestEnvironment.Missing(description: "FIRMVISOR_LINUX_IMAGE/INITRD are not set: run scripts/test --extended")
+        }
+        var arguments = ["-M", "virt", "-nographic", "-m", "512M", "-smp", String(c.smp), "-cpu", c.cpu,
+                         "-kernel", image, "-initrd", initrd, "-append", "console=ttyS0"]
+        if monitor {
+            arguments += ["-bios", try TestEnvironment.monitorImage(),
+                          "-device", "loader,file=\(TestEnvironment.opensbiDynamicBinary),addr=\(TestEnvironment.firmwareAddress)"]
+        } else {
+            arguments += ["-bios", TestEnvironment.opensbiDirectory + "/fw_dynamic.elf"]
+        }
+        let name = "linux-\(monitor ? "monitor" : "native")-smp\(c.smp)-\(c.cpu.replacingOccurrences(of: ",", with: "_"))-\(attempt)"
+        let session = try ConsoleSession(name: name, executable: try TestEnvironment.qemu(), arguments: arguments,
+                                         hardLimit: Self.hardLimit, logDirectory: TestEnvironment.logDirectory)
+        defer { session.stop() }
+        let failOn = ["[firmvisor] monitor fault", "Kernel panic"]
+        let (start, _) = try await session.expect("FIRMVISOR-INIT: start", within: Double(Self.hardLimit - 20),
+                                                  failOn: failOn)
+        let (range, _) = try await session.expect("FIRMVISOR-INIT: ", after: start.upperBound,
+                                                  within: Double(Self.hardLimit - 20), failOn: failOn)
+        _ = try await session.expect("\n", after: range.upperBound, within: 10)
+        let text = session.log.text(from: range.lowerBound)
+        let verdict = String(text.prefix { $0 != "\n" && $0 != "\r" })
+        let status = try await session.waitForExit(within: 30)
+        return (verdict, status, session.log.text)
+    }
+
+    @Test("Linux reaches PASS with every CPU", .timeLimit(.minutes(12)), arguments: configurations)
+    func underMonitor(_ c: Configuration) async throws {
+        var (verdict, status, console) = try await boot(c, attempt: 1, monitor: true)
+        // OpenSBI 1.1's HSM start race (shared/riscv-facts.md) strands a
+        // secondary hart in a few percent of native SMP boots as well; the
+        // kernel then reports it and init counts too few CPUs. One retry for
+        // that signature alone, and it is recorded.
+        if !verdict.contains("PASS"), console.contains("failed to come online") {
+            print("[integration] linux -smp \(c.smp) \(c.cpu): retry after the known OpenSBI 1.1 HSM race")
+            (verdict, status, console) = try await boot(c, attempt: 2, monitor: true)
+        }
+        #expect(verdict.hasPrefix("FIRMVISOR-INIT: PASS cpus=\(c.smp) "), "verdict: \(verdict)")
+        #expect(status == 0, "QEMU exit status \(status)")
+        #expect(console.contains("[firmvisor] summary:"), "the monitor printed no power-off summary")
+    }
+
+    @Test("Baseline: the same kernel natively", .timeLimit(.minutes(6)),
+          arguments: [Configuration(smp: 4, cpu: "rv64")])
+    func native(_ c: Configuration) async throws {
+        let (verdict, status, _) = try await boot(c, attempt: 1, monitor: false)
+        #expect(verdict.hasPrefix("FIRMVISOR-INIT: PASS cpus=\(c.smp) "), "verdict: \(verdict)")
+        #expect(status == 0)
+    }
+}
