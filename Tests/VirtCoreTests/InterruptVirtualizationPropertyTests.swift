@@ -94,7 +94,8 @@ private struct InterruptLockstep {
         }
         switch e.kind {
         case 0..<12: return (machineEvent(e), [])
-        case 12..<26: return csrMIE(h, e)
+        case 12..<24: return csrMIE(h, e)
+        case 24..<26: return readMIP(h)
         case 26..<38: return csrMStatus(h, e)
         case 38..<56: return clint(h, e)
         case 56..<82: return plic(h, e)
@@ -145,6 +146,17 @@ private struct InterruptLockstep {
         let got = rig.csr(h, .mie, operation, operand)
         let want = native.csr(h, .mie, operation, operand)
         let what = "hart \(h): \(operation) mie, \(hex(operand))"
+        return (what, got == want ? [] : ["\(what) read \(got.map(hex) ?? "trap"), natively \(hex(want))"])
+    }
+
+    /// `csrr mip`. While MTIE is clear, MTIP may read stale until the next
+    /// trap refreshes it (a known issue of the monitor's trap path, see
+    /// `mipReadShowsTimerThatExpiredSinceTheLastTrap`): left out then.
+    mutating func readMIP(_ h: Int) -> (String, [String]) {
+        let lagging = rig.harts[h].mie.contains(.mtip) ? 0 : InterruptBits.mtip.rawValue
+        let got = rig.csr(h, .mip, .readSet, 0, writes: false).map { $0 & ~lagging }
+        let want = native.readMIP(h) & ~lagging
+        let what = "hart \(h): csrr mip"
         return (what, got == want ? [] : ["\(what) read \(got.map(hex) ?? "trap"), natively \(hex(want))"])
     }
 
@@ -370,12 +382,13 @@ private struct InterruptLockstep {
     static let runs = 1000
     static let eventsPerRun = 100
 
-    /// Random sequences of firmware CSR writes (`mie`, `mstatus`), CLINT and
-    /// PLIC accesses from any hart, `mret` into the payload and traps back,
-    /// `wfi`, passing time and PLIC sources moving, on 1-4 harts: the machine
-    /// driven the way the monitor drives it agrees after every event with the
-    /// same machine run natively, and the monitor's real-machine state keeps
-    /// its invariants (see ``InterruptLockstep/differences()``).
+    /// Random sequences of firmware CSR accesses (`mie`, `mstatus`, `mip`),
+    /// CLINT and PLIC accesses from any hart, `mret` into the payload and
+    /// traps back, `wfi`, passing time and PLIC sources moving, on 1-4
+    /// harts: the machine driven the way the monitor drives it agrees after
+    /// every event with the same machine run natively, and the monitor's
+    /// real-machine state keeps its invariants (see
+    /// ``InterruptLockstep/differences()``).
     /// 1000 runs x 100 events, after a randomised boot of about 20 more.
     ///
     /// Not generated: `mtime` writes (the monitor drops them: it cannot move

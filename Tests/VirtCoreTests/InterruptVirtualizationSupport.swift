@@ -597,6 +597,14 @@ struct NativeMachine {
         return old
     }
 
+    /// `csrr mip` (M-level bits only: nothing here sets the S-level ones).
+    mutating func readMIP(_ h: Int) -> UInt64 {
+        let value = mip(h)
+        harts[h].pc &+= 4
+        settle()
+        return value
+    }
+
     /// A load or store on the CLINT or the PLIC. Returns the loaded value.
     @discardableResult
     mutating func access(_ h: Int, _ device: Device, offset: UInt64, width: Int = 4, store value: UInt64? = nil)
