@@ -46,6 +46,9 @@ extension HartContext {
     mutating func handleTrap(registers: FrameRegisters, mcause: UInt64, mepc: UInt64, mstatus: UInt64) {
         entryStatus = mstatus
         absorbNativeState(physicalStatus: mstatus)
+        // MTIP follows mtime between traps: a mip read must see a deadline
+        // that passed since the last one (ACLINT: pending while mtime >= mtimecmp).
+        refreshTimerLine()
         var pc = mepc
         let code = mcause & 0xFF
         if mcause >> 63 == 1 {

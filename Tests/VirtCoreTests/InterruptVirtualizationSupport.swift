@@ -357,6 +357,8 @@ struct VirtualizationRig {
         -> UInt64? {
         precondition(harts[h].mode == .machine && !waiting[h])
         env.time = time
+        // handleTrap: MTIP is refreshed before anything is emulated.
+        refreshTimerLine(h)
         let old = harts[h].accessCSR(csr, operation: operation, operand: operand, writes: writes, environment: &env)
         let next = old == nil
             ? harts[h].takeTrap(.exception(.illegalInstruction), value: 0, pc: pc[h])

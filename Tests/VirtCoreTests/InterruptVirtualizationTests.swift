@@ -585,9 +585,6 @@ import VirtCore
         rig.access(0, .clint, offset: CLINTMap.mtimecmp(0), width: 8, store: rig.time + 10)
         rig.advance(to: rig.time + 10)
         let mtip = InterruptBits.mtip.rawValue
-        withKnownIssue("Monitor handleTrap emulates before refreshing MTIP (Sources/Monitor/TrapHandler.swift)") {
-            #expect(rig.csr(0, .mip, .readSet, 0, writes: false).map { $0 & mtip } == mtip)
-        }
         #expect(rig.csr(0, .mip, .readSet, 0, writes: false).map { $0 & mtip } == mtip)
     }
 }
