@@ -31,10 +31,13 @@ public struct DeviceTree {
         self.init(bytes: UnsafeRawBufferPointer(start: base, count: total))
     }
 
-    /// Validates a blob held in `bytes`.
-    public init?(bytes: UnsafeRawBufferPointer) {
-        guard bytes.count >= 40, DeviceTree.be32(bytes, 0) == DeviceTree.magic,
-              Int(DeviceTree.be32(bytes, 4)) <= bytes.count else { return nil }
+    /// Validates a blob held at the start of `bytes`; the tree is its first
+    /// `totalsize` bytes, and every block must lie inside them.
+    public init?(bytes buffer: UnsafeRawBufferPointer) {
+        guard buffer.count >= 40, DeviceTree.be32(buffer, 0) == DeviceTree.magic else { return nil }
+        let total = Int(DeviceTree.be32(buffer, 4))
+        guard total >= 40, total <= buffer.count else { return nil }
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<total])
         self.bytes = bytes
         structureOffset = Int(DeviceTree.be32(bytes, 8))
         stringsOffset = Int(DeviceTree.be32(bytes, 12))
