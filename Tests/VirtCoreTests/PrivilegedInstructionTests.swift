@@ -362,17 +362,14 @@ struct PrivilegedInstructionTests {
     }
 
     /// The specification takes an exception raised in S- or U-mode in S-mode
-    /// when its `medeleg` bit is set. The emulator always injects into
-    /// vM-mode; the platform is expected to let the real hart deliver
-    /// delegated exceptions, so only non-delegated ones reach `execute`.
+    /// when its `medeleg` bit is set.
     @Test func delegatedIllegalInstructionFromSModeGoesToS() {
         var f = HartFixture(mode: .supervisor)
         f.machineWrite(N.medeleg, 1 << 2)
         f.machineWrite(N.stvec, 0x8030_0000)
         let result = f.run(Encode.csrrs(rd: 5, csr: N.mstatus, rs1: 0))
-        withKnownIssue("execute() always traps into vM-mode, ignoring medeleg") {
-            #expect(result == .resume(pc: 0x8030_0000))
-            #expect(f.hart.mode == .supervisor)
-        }
+        #expect(result == .resume(pc: 0x8030_0000))
+        #expect(f.hart.mode == .supervisor)
+        #expect(f.hart.scause == 2)
     }
 }

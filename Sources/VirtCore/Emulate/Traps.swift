@@ -10,9 +10,37 @@ extension VirtualHart {
     ///   - value: the value for `mtval` (0 when the cause defines none).
     ///   - pc: the address of the interrupted or faulting instruction.
     /// - Returns: the pc at which the firmware continues.
+    ///
+    /// An exception raised below M whose `medeleg` bit is set is taken in S
+    /// instead ("Machine Trap Delegation Registers"): see
+    /// ``takeSupervisorTrap(code:value:pc:)``.
     public mutating func takeTrap(_ cause: TrapCause, value: UInt64, pc: UInt64) -> UInt64 {
+        if case .exception(let e) = cause, isDelegated(exception: e.rawValue) {
+            return takeSupervisorTrap(code: e.rawValue, value: value, pc: pc)
+        }
         enterTrap(mcause: cause.mcause, value: value, pc: pc)
         return TrapVector.target(tvec: mtvec, cause: cause)
+    }
+
+    /// True when exception `code`, raised in the current mode, goes to S.
+    @inlinable
+    func isDelegated(exception code: UInt64) -> Bool {
+        mode != .machine && code < 64 && (medeleg >> code) & 1 == 1
+    }
+
+    /// Takes an exception into S-mode ("Supervisor Trap Vector", "sstatus"
+    /// trap entry): `sepc`, `scause`, `stval` written, `SPIE <- SIE`,
+    /// `SIE <- 0`, `SPP <- previous mode`, the mode becomes S and the pc is
+    /// `stvec`'s base (exceptions are never vectored).
+    public mutating func takeSupervisorTrap(code: UInt64, value: UInt64, pc: UInt64) -> UInt64 {
+        sepc = pc & masks.epcWritable
+        scause = code
+        stval = value
+        if mstatus.contains(.sie) { mstatus.insert(.spie) } else { mstatus.remove(.spie) }
+        mstatus.remove(.sie)
+        mstatus.spp = mode
+        mode = .supervisor
+        return stvec & ~UInt64(3)
     }
 
     /// Forwards an exception with a raw cause code, as the real hart reported
@@ -20,6 +48,7 @@ extension VirtualHart {
     /// the pc at which the firmware continues: `mtvec`'s base, since
     /// exceptions are never vectored.
     public mutating func takeException(code: UInt64, value: UInt64, pc: UInt64) -> UInt64 {
+        if isDelegated(exception: code) { return takeSupervisorTrap(code: code, value: value, pc: pc) }
         enterTrap(mcause: code & ~(1 << 63), value: value, pc: pc)
         return mtvec & ~UInt64(3)
     }
