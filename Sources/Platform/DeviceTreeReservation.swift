@@ -17,7 +17,11 @@ public enum DeviceTreeReservation {
         let structure = Int(DeviceTree.be32(view, 8))
         let strings = Int(DeviceTree.be32(view, 12))
         let reservations = Int(DeviceTree.be32(view, 16))
-        guard total <= view.count - 16, reservations >= 40, reservations % 8 == 0,
+        // The structure and strings blocks must lie inside totalsize (5.2), or
+        // the move below would miss them (or run backwards).
+        guard total <= view.count - 16, total <= Int(UInt32.max) - 16,
+              DeviceTree(bytes: UnsafeRawBufferPointer(rebasing: view[0..<total])) != nil,
+              reservations >= 40, reservations % 8 == 0,
               reservations < total, structure >= reservations, strings >= reservations else { return false }
         // Find the terminating (0, 0) entry.
         var entry = reservations
