@@ -1,0 +1,254 @@
+import Platform
+import PropertyBased
+import Testing
+import VirtCore
+
+/// PMP written straight from the privileged specification ("Physical Memory
+/// Protection"), independent of `PMPLayout`: address matching for OFF, TOR,
+/// NA4 and NAPOT, lowest-numbered entry wins, and no match denies S and U.
+struct SpecPMP {
+    enum Access { case read, write, execute }
+
+    /// The address register holds PA[55:2].
+    var addresses: [UInt64]
+    var configurations: [UInt8]
+
+    init(addresses: [UInt64], cfg0: UInt64, cfg2: UInt64) {
+        self.addresses = addresses
+        configurations = (0..<16).map { i in
+            UInt8(truncatingIfNeeded: (i < 8 ? cfg0 : cfg2) >> (UInt64(i % 8) * 8))
+        }
+    }
+
+    /// NAPOT: a `pmpaddr` ending in k ones (k ≥ 0) covers 2^(k+3) bytes at
+    /// `(pmpaddr & ~(2^k - 1)) << 2`.
+    static func decodeNAPOT(_ pmpaddr: UInt64) -> (base: UInt128, size: UInt128) {
+        let k = (~pmpaddr).trailingZeroBitCount
+        let size = UInt128(1) << (k + 3)
+        let low: UInt64 = k >= 64 ? ~0 : (1 << UInt64(k)) - 1
+        return (UInt128(pmpaddr & ~low) << 2, size)
+    }
+
+    /// The byte range `[low, high)` entry `i` matches, or `nil` when it is OFF.
+    func range(_ i: Int) -> (low: UInt128, high: UInt128)? {
+        let a = UInt128(addresses[i])
+        switch (configurations[i] >> 3) & 3 {
+        case 0: return nil
+        case 1: return (i == 0 ? 0 : UInt128(addresses[i - 1]) << 2, a << 2)
+        case 2: return (a << 2, (a << 2) + 4)
+        default:
+            let (base, size) = SpecPMP.decodeNAPOT(addresses[i])
+            return (base, base + size)
+        }
+    }
+
+    /// Whether S- or U-mode may perform `access` on `[address, address + width)`.
+    func allows(_ access: Access, at address: UInt64, width: UInt64 = 1) -> Bool {
+        let low = UInt128(address), high = UInt128(address) + UInt128(width)
+        for i in 0..<16 {
+            guard let r = range(i), low < r.high, r.low < high else { continue }
+            // The lowest-numbered entry matching any byte decides; it must match all of them.
+            guard r.low <= low, high <= r.high else { return false }
+            let cfg = configurations[i]
+            switch access {
+            case .read: return cfg & 1 != 0
+            case .write: return cfg & 2 != 0
+            case .execute: return cfg & 4 != 0
+            }
+        }
+        return false
+    }
+
+    func permissions(at address: UInt64) -> String {
+        (allows(.read, at: address) ? "r" : "-") + (allows(.write, at: address) ? "w" : "-")
+            + (allows(.execute, at: address) ? "x" : "-")
+    }
+}
+
+@Suite("PMP layout")
+struct PMPLayoutTests {
+    static let monitor = PlatformDescription.Region(base: 0x8000_0000, size: 0x10_0000)
+    static let layout = PMPLayout(monitor: monitor, platform: Fixture.expectedPlatform)
+
+    static var firmwareAddresses: [UInt64] {
+        let a = layout.firmwareAddresses
+        return [a.0, a.1, a.2, a.3, a.4] + [UInt64](repeating: 0, count: 11)
+    }
+
+    /// The physical PMP while the firmware runs (entries 5-15 OFF, `pmpcfg2` = 0).
+    static func firmwareWorld(mprv: Bool = false) -> SpecPMP {
+        SpecPMP(addresses: firmwareAddresses,
+                cfg0: mprv ? layout.firmwareConfiguration0MPRV : layout.firmwareConfiguration0, cfg2: 0)
+    }
+
+    /// The physical PMP while the payload runs, as the monitor installs it:
+    /// entries 0-3 the monitor's, `pmpaddr4` = 0, 5-15 the firmware's 0-10.
+    static func payloadWorld(_ pmp: PMPFile) -> SpecPMP {
+        let (cfg0, cfg2) = layout.payloadConfiguration(pmp)
+        let a = layout.firmwareAddresses
+        return SpecPMP(addresses: [a.0, a.1, a.2, a.3, 0] + (0..<11).map { pmp.readAddress($0) }, cfg0: cfg0, cfg2: cfg2)
+    }
+
+    // MARK: NAPOT encoding
+
+    @Test(arguments: [
+        (UInt64(0x8000_0000), UInt64(0x10_0000), UInt64(0x8000_0000), UInt64(0x10_0000)),
+        (0x0200_0000, 0x1_0000, 0x0200_0000, 0x1_0000),
+        (0x0C00_0000, 0x60_0000, 0x0C00_0000, 0x80_0000),  // 6 MiB rounds up to 8 MiB
+        (0x10_0000, 0x1000, 0x10_0000, 0x1000),
+        (0x1000, 1, 0x1000, 8),                             // at least 8 bytes
+        (0x1004, 8, 0x1000, 16),                            // straddles an 8-byte boundary
+        (0xFFC, 8, 0, 0x2000),                              // straddles a 4 KiB boundary
+        (0, 1 << 56, 0, 1 << 56),                           // the whole physical address space
+    ])
+    func napotAddressCoversTheSmallestAlignedRegion(base: UInt64, size: UInt64, wantBase: UInt64, wantSize: UInt64) {
+        let decoded = SpecPMP.decodeNAPOT(PMPLayout.napotAddress(base: base, size: size))
+        #expect(decoded.base == UInt128(wantBase) && decoded.size == UInt128(wantSize))
+    }
+
+    @Test func everythingCoversThe56BitPhysicalAddressSpace() {
+        let decoded = SpecPMP.decodeNAPOT(PMPLayout.everything)
+        #expect(decoded.base == 0 && decoded.size >= UInt128(1) << 56)
+        #expect(PMPLayout.everything & ~PMPFile.addressMask == 0)
+    }
+
+    /// For any region of the 56-bit physical address space, the decoded
+    /// NAPOT region covers it, is a power of two of at least 8 bytes, is the
+    /// smallest naturally aligned one that does, and fits `pmpaddr`'s 54 bits.
+    @Test func napotAddressAlwaysCoversItsRegion() async {
+        let limit: UInt64 = 1 << 56
+        let region = zip(Gen.uint64(in: 0...(limit - 1)), Gen.int(in: 0...56), Gen.uint64(), Gen.int(in: 0...3))
+            .map { base, bits, raw, alignment -> (UInt64, UInt64) in
+                // Bases often aligned, sizes spread over every magnitude.
+                let b = alignment == 0 ? base : base & ~((1 << UInt64(min(bits, 55))) - 1)
+                let span = min(UInt64(1) << UInt64(bits), limit - b)
+                return (b, 1 + raw % span)
+            }
+        await propertyCheck(count: 2000, input: region) { base, size in
+            let pmpaddr = PMPLayout.napotAddress(base: base, size: size)
+            let (low, length) = SpecPMP.decodeNAPOT(pmpaddr)
+            #expect(pmpaddr & ~PMPFile.addressMask == 0, "pmpaddr holds PA[55:2] only")
+            #expect(length >= 8 && length.nonzeroBitCount == 1)
+            #expect(low <= UInt128(base) && UInt128(base) + UInt128(size) <= low + length,
+                    "[\(base), +\(size)) not inside [\(low), +\(length))")
+            if length > 8 {
+                let half = length / 2
+                let halfBase = UInt128(base) / half * half
+                #expect(UInt128(base) + UInt128(size) > halfBase + half, "a region half the size would do")
+            }
+        }
+    }
+
+    // MARK: The two worlds
+
+    @Test func firmwareWorldWallsOffTheMonitorAndTheEmulatedDevices() {
+        let pmp = Self.firmwareWorld()
+        for address: UInt64 in [0x8000_0000, 0x8008_0000, 0x800F_FFFF,   // the monitor
+                                 0x0200_0000, 0x0200_BFF8, 0x0200_FFFF,  // CLINT
+                                 0x0C00_0000, 0x0C20_0004, 0x0C5F_FFFF,  // PLIC
+                                 0x10_0000, 0x10_0FFF] {                 // test device
+            #expect(pmp.permissions(at: address) == "---", "0x\(String(address, radix: 16))")
+        }
+        for address: UInt64 in [0x8010_0000, 0x8020_0000, 0x87FF_FFF8, 0x1000_0000, 0, 0x10_1000, 0x01FF_FFFF] {
+            #expect(pmp.permissions(at: address) == "rwx", "0x\(String(address, radix: 16))")
+        }
+        #expect(!pmp.allows(.write, at: 0x800F_FFFC, width: 8), "an access straddling the monitor's end")
+        #expect(!pmp.allows(.read, at: 0x0200_0000 - 4, width: 8), "an access straddling the CLINT's start")
+    }
+
+    @Test func firmwareWorldUnderMPRVIsExecuteOnly() {
+        let pmp = Self.firmwareWorld(mprv: true)
+        #expect(pmp.permissions(at: 0x8010_0000) == "--x")
+        #expect(pmp.permissions(at: 0x1000_0000) == "--x")
+        #expect(pmp.permissions(at: 0x8000_0000) == "---")
+        #expect(pmp.permissions(at: 0x0C00_0000) == "---")
+    }
+
+    @Test func payloadWorldSeesThePLICAndNothingElseWithoutFirmwareEntries() {
+        let pmp = Self.payloadWorld(PMPFile(entries: PMPLayout.virtualEntries))
+        #expect(pmp.permissions(at: 0x0C00_0000) == "rw-")
+        #expect(pmp.permissions(at: 0x0C20_1004) == "rw-")
+        for address: UInt64 in [0x8000_0000, 0x0200_4000, 0x10_0000, 0x8020_0000, 0x1000_0000] {
+            #expect(pmp.permissions(at: address) == "---", "no entry matches: S and U are denied")
+        }
+    }
+
+    /// OpenSBI 1.1's own layout: entry 0 denies its image, the last entry
+    /// allows everything. The monitor's walls still come first.
+    @Test func payloadWorldWithOpenSBIEntries() {
+        var v = PMPFile(entries: PMPLayout.virtualEntries)
+        v.writeAddress(0, PMPLayout.napotAddress(base: 0x8010_0000, size: 0x8_0000))
+        v.writeAddress(10, ~0)
+        v.writeConfiguration(register: 0, UInt64(PMPLayout.napot))
+        v.writeConfiguration(register: 2, UInt64(PMPLayout.napot | 7) << 16)
+        let pmp = Self.payloadWorld(v)
+        let expected: [(UInt64, String)] = [
+            (0x8000_0000, "---"), (0x800F_FFFF, "---"),  // the monitor, before anything the firmware says
+            (0x8010_0000, "---"), (0x8017_FFFF, "---"),  // the firmware's own image
+            (0x8018_0000, "rwx"), (0x8020_0000, "rwx"),  // the payload
+            (0x0200_0000, "---"), (0x10_0000, "---"),    // CLINT, test device
+            (0x0C00_0000, "rw-"),                        // the PLIC: the monitor's entry 2 wins
+            (0x1000_0000, "rwx"),                        // the UART, through the firmware's entry 10
+        ]
+        for (address, want) in expected {
+            #expect(pmp.permissions(at: address) == want, "0x\(String(address, radix: 16))")
+        }
+    }
+
+    /// A firmware TOR entry 0 has floor 0 natively; moved to physical entry
+    /// 5 its floor is `pmpaddr4`, which the payload world keeps at 0.
+    @Test func firmwareTOREntryZeroStillStartsAtZero() {
+        var v = PMPFile(entries: PMPLayout.virtualEntries)
+        v.writeAddress(0, 0x8800_0000 >> 2)
+        v.writeConfiguration(register: 0, UInt64(PMPFile.Bits.tor | 3))
+        let pmp = Self.payloadWorld(v)
+        #expect(pmp.permissions(at: 0) == "rw-")
+        #expect(pmp.permissions(at: 0x1000_0000) == "rw-")
+        #expect(pmp.permissions(at: 0x87FF_FFFF) == "rw-")
+        #expect(pmp.permissions(at: 0x8800_0000) == "---")
+        #expect(pmp.permissions(at: 0x8000_0000) == "---")
+    }
+
+    @Test func missingTestDeviceRepeatsTheMonitorWall() {
+        var platform = Fixture.expectedPlatform
+        platform.testDevice = .init(base: 0, size: 0)
+        let layout = PMPLayout(monitor: Self.monitor, platform: platform)
+        #expect(layout.firmwareAddresses.3 == layout.firmwareAddresses.0)
+    }
+
+    // MARK: Virtual entries
+
+    /// Virtual entry i lands in physical entry `firstVirtualEntry + i` with
+    /// its lock bit dropped; physical entries 0-4 are the monitor's.
+    @Test func payloadConfigurationShiftsVirtualEntriesAndDropsLocks() async {
+        let writes = zip(Gen.int(in: 0...2), Gen.int(in: 0...15), Gen.uint64()).array(of: 1...30)
+        await propertyCheck(count: 300, input: writes) { writes in
+            var v = PMPFile(entries: PMPLayout.virtualEntries)
+            for (kind, index, value) in writes {
+                switch kind {
+                case 0: v.writeConfiguration(register: index % 2 == 0 ? 0 : 2, value)
+                case 1: v.writeAddress(index, value)
+                default: v.writeConfiguration(register: index & ~1, value & 0x7F7F_7F7F_7F7F_7F7F)
+                }
+            }
+            let (cfg0, cfg2) = Self.layout.payloadConfiguration(v)
+            let physical = (0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? cfg0 : cfg2) >> (UInt64(i % 8) * 8)) }
+            let monitorBytes = (0..<5).map { UInt8(truncatingIfNeeded: Self.layout.payloadConfiguration0 >> (UInt64($0) * 8)) }
+            #expect(Array(physical[0..<5]) == monitorBytes)
+            for i in 0..<PMPLayout.virtualEntries {
+                #expect(physical[PMPLayout.firstVirtualEntry + i] == v.configuration(i) & ~PMPFile.Bits.lock,
+                        "virtual entry \(i)")
+            }
+        }
+    }
+
+    @Test func lockedVirtualEntryIsInstalledUnlocked() {
+        var v = PMPFile(entries: PMPLayout.virtualEntries)
+        v.writeConfiguration(register: 0, UInt64(PMPFile.Bits.lock | PMPLayout.napot | 1) << 16)  // entry 2
+        v.writeConfiguration(register: 2, UInt64(PMPFile.Bits.lock | PMPFile.Bits.tor | 5) << 16)  // entry 10
+        let (cfg0, cfg2) = Self.layout.payloadConfiguration(v)
+        #expect((cfg0 >> 56) & 0xFF == UInt64(PMPLayout.napot | 1), "virtual 2 -> physical 7")
+        #expect((cfg2 >> 56) & 0xFF == UInt64(PMPFile.Bits.tor | 5), "virtual 10 -> physical 15")
+        #expect((cfg0 | cfg2) & 0x8080_8080_8080_8080 == 0, "no physical entry is locked")
+    }
+}
