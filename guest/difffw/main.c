@@ -550,6 +550,8 @@ static void op_timer(const struct op *o)
 {
     int take = o->b & 1, vec = (o->b >> 1) & 1, use_wfi = (o->b >> 2) & 1;
     if (vec) csr_write(mtvec, (u64)trap_vector_table | 1);
+    u64 saved_mie = csr_read(mie);      /* only this source: no races with others */
+    csr_write(mie, 0);
     u64 n = nirqs;
     irq_mip = irq_mip_after = 0;
     csr_set(mie, MIP_MTIP);
@@ -564,7 +566,7 @@ static void op_timer(const struct op *o)
     }
     w64(MTIMECMP(0), ~0UL);
     u64 after = csr_read(mip) & MIP_MTIP;
-    csr_clear(mie, MIP_MTIP);
+    csr_write(mie, saved_mie);
     if (vec) csr_write(mtvec, tvec_current);
     puts_(" t");
     field(got);
@@ -584,12 +586,14 @@ static void op_msi(const struct op *o)
     if (o->a == 0) {
         int vec = (o->b >> 1) & 1;
         if (vec) csr_write(mtvec, (u64)trap_vector_table | 1);
+        u64 saved_mie = csr_read(mie);
+        csr_write(mie, 0);
         u64 n = nirqs;
         irq_mip = irq_mip_after = 0;
         csr_set(mie, MIP_MSIP);
         w32(MSIP(0), 1);
         int got = wait_irq(n, 2000 * TICKS_PER_MS, 0);
-        csr_clear(mie, MIP_MSIP);
+        csr_write(mie, saved_mie);
         if (vec) csr_write(mtvec, tvec_current);
         field(got);
         field(nirqs - n);
@@ -633,7 +637,8 @@ static void op_plic(const struct op *o)
     u64 n = nirqs;
     irq_claim = irq_claim2 = 0xdead;
     irq_mip = irq_mip_after = 0;
-    if (!sctx) csr_set(mie, MIP_MEIP);
+    u64 saved_mie = csr_read(mie);
+    csr_write(mie, sctx ? 0 : MIP_MEIP);
     w8(UART_IER, 0x02);
     int got;
     if (take) got = wait_irq(n, o->d, 0);
@@ -644,7 +649,7 @@ static void op_plic(const struct op *o)
     w8(UART_IER, 0);
     if (claim) w32(PLIC_CLAIM(ctx), claim);
     u64 mip_after = csr_read(mip) & bit;
-    csr_clear(mie, MIP_MEIP);
+    csr_write(mie, saved_mie);
     w32(PLIC_THRESH(ctx), 0);
     plic_drain();                       /* the same clean state on both sides */
     puts_(" p");
@@ -671,12 +676,13 @@ static void op_wfi(const struct op *o)
     else if (o->a == 3) w32(MSIP(0), 1);
     else w64(MTIMECMP(0), 0);
     if (o->a != 4) w64(MTIMECMP(0), now() + 100 * TICKS_PER_MS);
-    csr_set(mie, src | MIP_MTIP);
+    u64 saved_mie = csr_read(mie);
+    csr_write(mie, src | MIP_MTIP);
     u64 t0 = now();
     __asm__ volatile("wfi" ::: "memory");
     u64 dt = now() - t0;
     u64 pending = csr_read(mip) & src;
-    csr_clear(mie, src | MIP_MTIP);
+    csr_write(mie, saved_mie);
     w64(MTIMECMP(0), ~0UL);
     if (o->a <= 2) csr_clear(mip, src);
     else if (o->a == 3) w32(MSIP(0), 0);
