@@ -28,6 +28,10 @@ public enum PageTableWalk {
         case 10: levels = 5
         default: return nil
         }
+        // Bits 63 down to the top bit of the virtual address must all equal
+        // that bit (Sv39: bits 63-39 equal bit 38), or the access page-faults.
+        let upper = Int64(bitPattern: virtualAddress) >> (11 + 9 * Int64(levels))
+        guard upper == 0 || upper == -1 else { return nil }
         var table = (satp & AddressTranslation.ppnMask) << 12
         var level = levels - 1
         while level >= 0 {
