@@ -86,7 +86,7 @@ struct DeviceTreeFuzzTests {
     /// description and `/memreserve/` editing survive all of it, and an edit
     /// that is refused leaves the buffer as it was.
     @Test(.shrinking(false)) func damagedQEMUTreeNeverCrashesTheReader() async {
-        await propertyCheck(count: 1500, input: Self.mutation.array(of: 1...24)) { mutations in
+        await propertyCheck(count: 4000, input: Self.mutation.array(of: 1...24)) { mutations in
             var bytes = Fixture.qemuVirtSMP4
             for m in mutations { m.apply(to: &bytes) }
             Self.exercise(bytes)
@@ -111,7 +111,7 @@ struct DeviceTreeFuzzTests {
     /// A header that passes the magic check in front of random token
     /// streams built from the pieces a real tree has.
     @Test(.shrinking(false)) func randomBlobsNeverCrashTheReader() async {
-        await propertyCheck(count: 1500, input: Gen.uint64()) { seed in
+        await propertyCheck(count: 4000, input: Gen.uint64()) { seed in
             var random = SplitMix64(seed: seed)
             let blob = RandomBlob.make(&random)
             Self.exercise(blob)
