@@ -36,6 +36,9 @@ extension HartContext {
     /// cleared (an S-timer storm) or lose an SSIP it set.
     mutating func absorbSupervisorInterruptState() {
         let realMIE = InterruptBits(rawValue: csr_read_mie())
+        // The payload's sie writes changed the real mie: what was installed
+        // last is no longer what the hart holds.
+        installedEnables = realMIE.rawValue
         hart.mie = hart.mie.subtracting(hart.mideleg).union(realMIE.intersection(hart.mideleg))
         let realMIP = InterruptBits(rawValue: csr_read_mip())
         let payloadWritable = hart.mideleg.subtracting(.hypervisorLevel).intersection([.ssip, .lcofip])
