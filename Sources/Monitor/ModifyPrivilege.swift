@@ -19,9 +19,10 @@ extension HartContext {
     mutating func syncFirmwareMPRV() {
         let wanted = firmwareMPRVInEffect
         guard wanted != mprvInstalled else { return }
-        csr_write_pmpcfg0(wanted ? layout.firmwareConfiguration0MPRV : layout.firmwareConfiguration0)
-        cpu_sfence_vma_all()
         mprvInstalled = wanted
+        let (_, cfg2) = layout.firmwareConfiguration(hart.pmp, mprv: wanted)
+        csr_write_pmpcfg2(cfg2)
+        cpu_sfence_vma_all()
     }
 
     /// Performs a firmware load or store under its MPRV. Returns the pc to
@@ -54,11 +55,35 @@ extension HartContext {
     /// the virtual hart while the firmware runs).
     mutating func installPayloadTranslation() {
         csr_write_satp(hart.satp)
-        let (cfg0, cfg2) = layout.payloadConfiguration(hart.pmp)
+        installPMP(configuration: layout.payloadConfiguration(hart.pmp), catchAll: 0)
+    }
+
+    mutating func restoreFirmwareTranslation() {
+        csr_write_satp(0)
+        installFirmwarePMP()
+    }
+
+    /// The firmware world's PMP: the walls, the firmware's locked entries
+    /// (they bind virtual M-mode), the catch-all. Also called after the
+    /// firmware writes a PMP CSR, so its locks take effect at once.
+    mutating func installFirmwarePMP() {
+        installPMP(configuration: layout.firmwareConfiguration(hart.pmp, mprv: mprvInstalled),
+                   catchAll: PMPLayout.everything)
+    }
+
+    /// Programs all sixteen entries: configurations off first, so no
+    /// intermediate state opens anything, then the addresses, then the
+    /// configurations.
+    mutating func installPMP(configuration: (UInt64, UInt64), catchAll: UInt64) {
+        let w = layout.wallAddresses
+        let p = hart.pmp
         csr_write_pmpcfg0(0)
         csr_write_pmpcfg2(0)
+        csr_write_pmpaddr0(w.0)
+        csr_write_pmpaddr1(w.1)
+        csr_write_pmpaddr2(w.2)
+        csr_write_pmpaddr3(w.3)
         csr_write_pmpaddr4(0)
-        let p = hart.pmp
         csr_write_pmpaddr5(p.readAddress(0))
         csr_write_pmpaddr6(p.readAddress(1))
         csr_write_pmpaddr7(p.readAddress(2))
@@ -69,18 +94,9 @@ extension HartContext {
         csr_write_pmpaddr12(p.readAddress(7))
         csr_write_pmpaddr13(p.readAddress(8))
         csr_write_pmpaddr14(p.readAddress(9))
-        csr_write_pmpaddr15(p.readAddress(10))
-        csr_write_pmpcfg2(cfg2)
-        csr_write_pmpcfg0(cfg0)
-        cpu_sfence_vma_all()
-    }
-
-    mutating func restoreFirmwareTranslation() {
-        csr_write_satp(0)
-        csr_write_pmpcfg2(0)
-        csr_write_pmpcfg0(0)
-        csr_write_pmpaddr4(layout.firmwareAddresses.4)
-        csr_write_pmpcfg0(mprvInstalled ? layout.firmwareConfiguration0MPRV : layout.firmwareConfiguration0)
+        csr_write_pmpaddr15(catchAll)
+        csr_write_pmpcfg2(configuration.1)
+        csr_write_pmpcfg0(configuration.0)
         cpu_sfence_vma_all()
     }
 }

@@ -83,7 +83,12 @@ extension HartContext {
         switch Exception(rawValue: code) {
         case .illegalInstruction?:
             let bits = value != 0 ? UInt32(truncatingIfNeeded: value) : HartContext.fetchInstruction(at: pc)
-            switch hart.execute(bits, pc: pc, registers: &regs, environment: &env) {
+            let result = hart.execute(bits, pc: pc, registers: &regs, environment: &env)
+            if bits & 0x7F == 0x73, (0x3A0...0x3EF).contains(bits >> 20), hart.mode == .machine {
+                // A PMP CSR: the firmware's locked entries bind it at once.
+                installFirmwarePMP()
+            }
+            switch result {
             case .resume(let next):
                 return next
             case .waitForInterrupt(let next):

@@ -63,17 +63,8 @@ extension HartContext {
         // clear so the real mip.SEIP shows the PLIC line alone.
         csr_clear_mip(InterruptBits.seip.rawValue)
         installCounterEnables(for: .firmware)
-        let l = layout
-        csr_write_pmpcfg0(0)
-        csr_write_pmpcfg2(0)
-        csr_write_pmpaddr0(l.firmwareAddresses.0)
-        csr_write_pmpaddr1(l.firmwareAddresses.1)
-        csr_write_pmpaddr2(l.firmwareAddresses.2)
-        csr_write_pmpaddr3(l.firmwareAddresses.3)
-        csr_write_pmpaddr4(l.firmwareAddresses.4)
-        csr_write_pmpcfg0(l.firmwareConfiguration0)
-        cpu_sfence_vma_all()
-        mprvInstalled = false
+        mprvInstalled = firmwareMPRVInEffect
+        installFirmwarePMP()
         installed = .firmware
     }
 

@@ -10,30 +10,30 @@ import VirtCore
 /// | 0 | monitor image: no access | monitor image: no access |
 /// | 1 | CLINT: no access (emulated) | CLINT: no access |
 /// | 2 | PLIC: no access (emulated) | PLIC: read/write |
-/// | 3 | test device: no access (emulated) | test device: no access |
-/// | 4 | everything else: RWX (X only while the firmware's MPRV is in effect) | OFF, address 0 (the floor of a TOR entry 5) |
-/// | 5…15 | OFF | the firmware's virtual entries 0…10 |
+/// | 3 | test device: no access (emulated) | test device: no access (emulated) |
+/// | 4 | OFF, address 0 (the floor of a TOR entry 5) | the same |
+/// | 5…14 | the firmware's *locked* virtual entries 0…9 (a locked entry binds M-mode too); unlocked ones OFF | the firmware's virtual entries 0…9 |
+/// | 15 | everything else: RWX (execute-only while the firmware's MPRV is in effect) | OFF |
 ///
-/// None of these entries is locked, so the monitor itself (real M-mode) is
-/// never constrained by them.
+/// No physical entry is ever locked, so the monitor itself (real M-mode) is
+/// never constrained by them; the firmware's lock bits are kept virtually and
+/// honoured by placing locked entries in the firmware's world.
 public struct PMPLayout: Sendable {
     /// Physical entries on QEMU `virt`.
     public static let physicalEntries = 16
     /// The first physical entry that carries a virtual one.
     public static let firstVirtualEntry = 5
+    /// The last physical entry: the firmware's catch-all.
+    public static let catchAllEntry = 15
     /// How many entries the firmware sees.
-    public static let virtualEntries = physicalEntries - firstVirtualEntry
+    public static let virtualEntries = catchAllEntry - firstVirtualEntry
 
-    /// `pmpaddr` of entries 0…4 in the firmware world.
-    public var firmwareAddresses: (UInt64, UInt64, UInt64, UInt64, UInt64)
-    /// `pmpcfg0` in the firmware world (entries 0…7).
-    public var firmwareConfiguration0: UInt64
-    /// `pmpcfg0` in the firmware world while its `mstatus.MPRV` is in effect:
-    /// entry 4 is execute-only, so each of the firmware's loads and stores
-    /// traps and the monitor performs it with the payload's translation.
-    public var firmwareConfiguration0MPRV: UInt64
-    /// `pmpcfg0` bytes 0…4 in the payload world (bytes 5…7 come from the firmware's entries).
-    public var payloadConfiguration0: UInt64
+    /// `pmpaddr` of the monitor's walls, entries 0…3 (monitor, CLINT, PLIC, test device).
+    public var wallAddresses: (UInt64, UInt64, UInt64, UInt64)
+    /// `pmpcfg0` bytes 0…3 in the firmware world: every wall denies.
+    public var firmwareWalls: UInt64
+    /// `pmpcfg0` bytes 0…3 in the payload world: the PLIC is open.
+    public var payloadWalls: UInt64
 
     /// `A = NAPOT`, in a configuration byte.
     public static let napot: UInt8 = 3 << 3
@@ -57,38 +57,51 @@ public struct PMPLayout: Sendable {
     public static let everything: UInt64 = (1 << 54) - 1
 
     public init(monitor: PlatformDescription.Region, platform: PlatformDescription) {
-        firmwareAddresses = (
+        wallAddresses = (
             PMPLayout.napotAddress(base: monitor.base, size: monitor.size),
             PMPLayout.napotAddress(base: platform.clint.base, size: platform.clint.size),
             PMPLayout.napotAddress(base: platform.plic.base, size: platform.plic.size),
             platform.testDevice.size > 0
                 ? PMPLayout.napotAddress(base: platform.testDevice.base, size: platform.testDevice.size)
-                : PMPLayout.napotAddress(base: monitor.base, size: monitor.size),
-            PMPLayout.everything
+                : PMPLayout.napotAddress(base: monitor.base, size: monitor.size)
         )
         let deny = UInt64(PMPLayout.napot)
-        let all = UInt64(PMPLayout.napot | PMPLayout.read | PMPLayout.write | PMPLayout.execute)
         let readWrite = UInt64(PMPLayout.napot | PMPLayout.read | PMPLayout.write)
-        firmwareConfiguration0 = deny | deny << 8 | deny << 16 | deny << 24 | all << 32
-        firmwareConfiguration0MPRV = deny | deny << 8 | deny << 16 | deny << 24
-            | UInt64(PMPLayout.napot | PMPLayout.execute) << 32
-        payloadConfiguration0 = deny | deny << 8 | readWrite << 16 | deny << 24
+        firmwareWalls = deny | deny << 8 | deny << 16 | deny << 24
+        payloadWalls = deny | deny << 8 | readWrite << 16 | deny << 24
     }
 
-    /// The physical `pmpcfg0` and `pmpcfg2` for the payload world: the
-    /// monitor's bytes, then the firmware's virtual entries shifted up by
-    /// ``firstVirtualEntry``.
+    /// The physical `pmpcfg0` and `pmpcfg2` for the firmware world: the
+    /// walls, the firmware's locked entries, and the catch-all.
+    public func firmwareConfiguration(_ pmp: PMPFile, mprv: Bool) -> (UInt64, UInt64) {
+        let (v0, v2) = PMPLayout.shifted(pmp)
+        let catchAll = UInt64(PMPLayout.napot | PMPLayout.execute | (mprv ? 0 : PMPLayout.read | PMPLayout.write))
+        return (firmwareWalls | PMPLayout.lockedOnly(v0), PMPLayout.lockedOnly(v2) | catchAll << 56)
+    }
+
+    /// The physical `pmpcfg0` and `pmpcfg2` for the payload world: the walls
+    /// and every virtual entry.
     public func payloadConfiguration(_ pmp: PMPFile) -> (UInt64, UInt64) {
-        let v0 = pmp.readConfiguration(register: 0)
-        let v2 = pmp.readConfiguration(register: 2)
-        // Virtual bytes 0-2 go to physical bytes 5-7, virtual 3-10 to pmpcfg2.
-        let cfg0 = payloadConfiguration0 | (v0 << 40)
-        let cfg2 = (v0 >> 24) | (v2 << 40)
-        return (cfg0 & PMPLayout.dropLock, cfg2 & PMPLayout.dropLock)
+        let (v0, v2) = PMPLayout.shifted(pmp)
+        return (payloadWalls | PMPLayout.dropLock(v0), PMPLayout.dropLock(v2))
     }
 
-    /// The firmware's lock bits never reach the hardware: a locked physical
-    /// entry would bind the monitor itself. Their effect on the payload is the
-    /// same without the bit.
-    static let dropLock: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+    /// The virtual configuration bytes at their physical places: virtual
+    /// 0…2 in `pmpcfg0` bytes 5…7, virtual 3…9 in `pmpcfg2` bytes 0…6.
+    static func shifted(_ pmp: PMPFile) -> (UInt64, UInt64) {
+        let w0 = pmp.readConfiguration(register: 0)
+        let w2 = pmp.readConfiguration(register: 2)
+        let low = w0 << 40
+        let high = ((w0 >> 24) | (w2 << 40)) & 0x00FF_FFFF_FFFF_FFFF
+        return (low, high)
+    }
+
+    /// Keeps only the entries whose lock bit is set, without the bit (a
+    /// locked physical entry would bind the monitor itself).
+    static func lockedOnly(_ word: UInt64) -> UInt64 {
+        let locks = (word >> 7) & 0x0101_0101_0101_0101
+        return dropLock(word & (locks &* 0xFF))
+    }
+
+    static func dropLock(_ word: UInt64) -> UInt64 { word & 0x7F7F_7F7F_7F7F_7F7F }
 }

@@ -70,23 +70,25 @@ struct PMPLayoutTests {
     static let monitor = PlatformDescription.Region(base: 0x8000_0000, size: 0x10_0000)
     static let layout = PMPLayout(monitor: monitor, platform: Fixture.expectedPlatform)
 
-    static var firmwareAddresses: [UInt64] {
-        let a = layout.firmwareAddresses
-        return [a.0, a.1, a.2, a.3, a.4] + [UInt64](repeating: 0, count: 11)
+    /// The sixteen physical addresses as the monitor installs them:
+    /// entries 0-3 the walls, `pmpaddr4` = 0, 5-14 the firmware's 0-9, 15
+    /// the catch-all (its configuration decides whether it is used).
+    static func addresses(_ pmp: PMPFile, catchAll: UInt64) -> [UInt64] {
+        let a = layout.wallAddresses
+        return [a.0, a.1, a.2, a.3, 0] + (0..<PMPLayout.virtualEntries).map { pmp.readAddress($0) } + [catchAll]
     }
 
-    /// The physical PMP while the firmware runs (entries 5-15 OFF, `pmpcfg2` = 0).
-    static func firmwareWorld(mprv: Bool = false) -> SpecPMP {
-        SpecPMP(addresses: firmwareAddresses,
-                cfg0: mprv ? layout.firmwareConfiguration0MPRV : layout.firmwareConfiguration0, cfg2: 0)
+    /// The physical PMP while the firmware runs.
+    static func firmwareWorld(_ pmp: PMPFile = PMPFile(entries: PMPLayout.virtualEntries),
+                              mprv: Bool = false) -> SpecPMP {
+        let (cfg0, cfg2) = layout.firmwareConfiguration(pmp, mprv: mprv)
+        return SpecPMP(addresses: addresses(pmp, catchAll: PMPLayout.everything), cfg0: cfg0, cfg2: cfg2)
     }
 
-    /// The physical PMP while the payload runs, as the monitor installs it:
-    /// entries 0-3 the monitor's, `pmpaddr4` = 0, 5-15 the firmware's 0-10.
+    /// The physical PMP while the payload runs.
     static func payloadWorld(_ pmp: PMPFile) -> SpecPMP {
         let (cfg0, cfg2) = layout.payloadConfiguration(pmp)
-        let a = layout.firmwareAddresses
-        return SpecPMP(addresses: [a.0, a.1, a.2, a.3, 0] + (0..<11).map { pmp.readAddress($0) }, cfg0: cfg0, cfg2: cfg2)
+        return SpecPMP(addresses: addresses(pmp, catchAll: 0), cfg0: cfg0, cfg2: cfg2)
     }
 
     // MARK: NAPOT encoding
@@ -178,9 +180,9 @@ struct PMPLayoutTests {
     @Test func payloadWorldWithOpenSBIEntries() {
         var v = PMPFile(entries: PMPLayout.virtualEntries)
         v.writeAddress(0, PMPLayout.napotAddress(base: 0x8010_0000, size: 0x8_0000))
-        v.writeAddress(10, ~0)
+        v.writeAddress(9, ~0)
         v.writeConfiguration(register: 0, UInt64(PMPLayout.napot))
-        v.writeConfiguration(register: 2, UInt64(PMPLayout.napot | 7) << 16)
+        v.writeConfiguration(register: 2, UInt64(PMPLayout.napot | 7) << 8)
         let pmp = Self.payloadWorld(v)
         let expected: [(UInt64, String)] = [
             (0x8000_0000, "---"), (0x800F_FFFF, "---"),  // the monitor, before anything the firmware says
@@ -188,7 +190,7 @@ struct PMPLayoutTests {
             (0x8018_0000, "rwx"), (0x8020_0000, "rwx"),  // the payload
             (0x0200_0000, "---"), (0x10_0000, "---"),    // CLINT, test device
             (0x0C00_0000, "rw-"),                        // the PLIC: the monitor's entry 2 wins
-            (0x1000_0000, "rwx"),                        // the UART, through the firmware's entry 10
+            (0x1000_0000, "rwx"),                        // the UART, through the firmware's entry 9
         ]
         for (address, want) in expected {
             #expect(pmp.permissions(at: address) == want, "0x\(String(address, radix: 16))")
@@ -213,7 +215,7 @@ struct PMPLayoutTests {
         var platform = Fixture.expectedPlatform
         platform.testDevice = .init(base: 0, size: 0)
         let layout = PMPLayout(monitor: Self.monitor, platform: platform)
-        #expect(layout.firmwareAddresses.3 == layout.firmwareAddresses.0)
+        #expect(layout.wallAddresses.3 == layout.wallAddresses.0)
     }
 
     // MARK: Virtual entries
@@ -233,8 +235,9 @@ struct PMPLayoutTests {
             }
             let (cfg0, cfg2) = Self.layout.payloadConfiguration(v)
             let physical = (0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? cfg0 : cfg2) >> (UInt64(i % 8) * 8)) }
-            let monitorBytes = (0..<5).map { UInt8(truncatingIfNeeded: Self.layout.payloadConfiguration0 >> (UInt64($0) * 8)) }
+            let monitorBytes = (0..<5).map { UInt8(truncatingIfNeeded: Self.layout.payloadWalls >> (UInt64($0) * 8)) }
             #expect(Array(physical[0..<5]) == monitorBytes)
+            #expect(physical[PMPLayout.catchAllEntry] == 0, "no catch-all in the payload world")
             for i in 0..<PMPLayout.virtualEntries {
                 #expect(physical[PMPLayout.firstVirtualEntry + i] == v.configuration(i) & ~PMPFile.Bits.lock,
                         "virtual entry \(i)")
@@ -245,10 +248,31 @@ struct PMPLayoutTests {
     @Test func lockedVirtualEntryIsInstalledUnlocked() {
         var v = PMPFile(entries: PMPLayout.virtualEntries)
         v.writeConfiguration(register: 0, UInt64(PMPFile.Bits.lock | PMPLayout.napot | 1) << 16)  // entry 2
-        v.writeConfiguration(register: 2, UInt64(PMPFile.Bits.lock | PMPFile.Bits.tor | 5) << 16)  // entry 10
+        v.writeConfiguration(register: 2, UInt64(PMPFile.Bits.lock | PMPFile.Bits.tor | 5) << 8)  // entry 9
         let (cfg0, cfg2) = Self.layout.payloadConfiguration(v)
         #expect((cfg0 >> 56) & 0xFF == UInt64(PMPLayout.napot | 1), "virtual 2 -> physical 7")
-        #expect((cfg2 >> 56) & 0xFF == UInt64(PMPFile.Bits.tor | 5), "virtual 10 -> physical 15")
+        #expect((cfg2 >> 48) & 0xFF == UInt64(PMPFile.Bits.tor | 5), "virtual 9 -> physical 14")
         #expect((cfg0 | cfg2) & 0x8080_8080_8080_8080 == 0, "no physical entry is locked")
+    }
+
+    /// A locked entry binds M-mode too ("Locking and Privilege Mode"): in the
+    /// firmware's world the locked entries stand before the catch-all, the
+    /// unlocked ones do not apply.
+    @Test func lockedVirtualEntriesBindTheFirmware() {
+        var v = PMPFile(entries: PMPLayout.virtualEntries)
+        // Entry 0: locked, read-only over 0x8800_0000 + 4 KiB. Entry 1:
+        // unlocked, no access over 0x8900_0000 + 4 KiB.
+        v.writeAddress(0, PMPLayout.napotAddress(base: 0x8800_0000, size: 0x1000))
+        v.writeAddress(1, PMPLayout.napotAddress(base: 0x8900_0000, size: 0x1000))
+        v.writeConfiguration(register: 0,
+                             UInt64(PMPFile.Bits.lock | PMPLayout.napot | PMPLayout.read) | UInt64(PMPLayout.napot) << 8)
+        let firmware = Self.firmwareWorld(v)
+        #expect(firmware.permissions(at: 0x8800_0000) == "r--", "the locked entry binds virtual M-mode")
+        #expect(firmware.permissions(at: 0x8900_0000) == "rwx", "an unlocked entry does not")
+        #expect(firmware.permissions(at: 0x8020_0000) == "rwx")
+        #expect(firmware.permissions(at: 0x8000_0000) == "---")
+        let payload = Self.payloadWorld(v)
+        #expect(payload.permissions(at: 0x8800_0000) == "r--")
+        #expect(payload.permissions(at: 0x8900_0000) == "---")
     }
 }
