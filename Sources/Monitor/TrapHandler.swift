@@ -17,10 +17,17 @@ func firmvisorTrap(_ frame: UnsafeMutablePointer<firmvisor_frame>) {
     // mie and mstatus already hold what the return needs. (A trap from the
     // monitor itself has MPP = M and never comes with `installed` here being
     // the firmware's U-mode illegal instruction, but the slow path checks.)
+    let mstatus = csr_read_mstatus()
     if mcause == Exception.illegalInstruction.rawValue, context.pointee.installed == .firmware,
-       (csr_read_mstatus() >> 11) & 3 == 0 {
+       (mstatus >> 11) & 3 == 0 {
         var registers = FrameRegisters(frame: frame)
-        if context.pointee.hart.executePlainCSR(UInt32(truncatingIfNeeded: csr_read_mtval()), registers: &registers) {
+        let bits = UInt32(truncatingIfNeeded: csr_read_mtval())
+        if bits >> 20 == CSR.mstatus.rawValue {
+            // FS/VS may have turned dirty natively: a mstatus read must see it.
+            let fields = HartContext.firmwareStatusFields
+            context.pointee.hart.mstatus = MStatus(rawValue: (context.pointee.hart.mstatus.rawValue & ~fields) | (mstatus & fields))
+        }
+        if context.pointee.hart.executePlainCSR(bits, registers: &registers) {
             context.pointee.statistics.firmwareExceptions[2] &+= 1
             csr_write_mepc(csr_read_mepc() &+ 4)
             return

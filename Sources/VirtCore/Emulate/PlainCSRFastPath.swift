@@ -1,7 +1,8 @@
 extension VirtualHart {
     /// Executes `csrrw`, `csrrs` or `csrrc` (register forms) on a CSR that is
     /// plain storage in virtual M-mode — `mscratch`, `mepc`, `mcause`,
-    /// `mtval` and their S-level counterparts — and returns true; returns
+    /// `mtval`, `mtinst`/`mtval2` with H, their S-level counterparts, and a
+    /// read of `mstatus` — and returns true; returns
     /// false, changing nothing, for any other instruction.
     ///
     /// These are the accesses a firmware's trap entry and exit make on every
@@ -35,6 +36,15 @@ extension VirtualHart {
         case 0x343:
             old = mtval
             if writes { mtval = operation.apply(old: old, operand: operand) }
+        case 0x300 where !writes:
+            // Reading mstatus (OpenSBI's trap entry looks at MPP) changes nothing.
+            old = mstatusValue
+        case 0x34A where configuration.hasHypervisor:
+            old = mtinst
+            if writes { mtinst = operation.apply(old: old, operand: operand) }
+        case 0x34B where configuration.hasHypervisor:
+            old = mtval2
+            if writes { mtval2 = operation.apply(old: old, operand: operand) }
         case 0x140:
             old = sscratch
             if writes { sscratch = operation.apply(old: old, operand: operand) }
