@@ -109,6 +109,9 @@ func reserveMonitorMemory(fdt: UInt64, tree: DeviceTree, platform: PlatformDescr
 /// identity and extensions, discovered by writing all-ones and reading back.
 func probeHart() -> HartConfiguration {
     var c = HartConfiguration(hartID: 0, misa: csr_read_misa())
+    c.mvendorid = csr_read_mvendorid()
+    c.marchid = csr_read_marchid()
+    c.mimpid = csr_read_mimpid()
     csr_write_menvcfg(~0)
     let envcfg = csr_read_menvcfg()
     csr_write_menvcfg(0)

@@ -21,7 +21,9 @@ func firmvisorTrap(_ frame: UnsafeMutablePointer<firmvisor_frame>) {
     if mcause == Exception.illegalInstruction.rawValue, context.pointee.installed == .firmware,
        (mstatus >> 11) & 3 == 0 {
         var registers = FrameRegisters(frame: frame)
-        let bits = UInt32(truncatingIfNeeded: csr_read_mtval())
+        // The instruction comes from memory, not from mtval: QEMU 7.2 leaves
+        // a stale mtval for some illegal instructions (hlv/hsv in U-mode).
+        let bits = HartContext.fetchInstruction(at: csr_read_mepc())
         if bits >> 20 == CSR.mstatus.rawValue {
             // FS/VS may have turned dirty natively: a mstatus read must see it.
             let fields = HartContext.firmwareStatusFields
@@ -89,7 +91,9 @@ extension HartContext {
         var regs = registers
         switch Exception(rawValue: code) {
         case .illegalInstruction?:
-            let bits = value != 0 ? UInt32(truncatingIfNeeded: value) : HartContext.fetchInstruction(at: pc)
+            // From memory, not from mtval (stale in QEMU 7.2 for hlv/hsv); the
+            // injected trap still reports the instruction bits as mtval.
+            let bits = HartContext.fetchInstruction(at: pc)
             let result = hart.execute(bits, pc: pc, registers: &regs, environment: &env)
             if bits & 0x7F == 0x73, (0x3A0...0x3EF).contains(bits >> 20), hart.mode == .machine {
                 // A PMP CSR: the firmware's locked entries bind it at once.
