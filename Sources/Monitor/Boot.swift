@@ -28,7 +28,7 @@ func atomicLoad(_ word: UnsafeMutablePointer<UInt32>) -> UInt32 {
 /// The cold-boot hart: read the platform, probe the hart, reset the real
 /// devices the monitor owns, and publish the shared state.
 func bootMachine(hartid: UInt64, fdt: UInt64) {
-    guard let tree = DeviceTree(base: UnsafeRawPointer(bitPattern: UInt(fdt))!),
+    guard let base = UnsafeRawPointer(bitPattern: UInt(fdt)), let tree = DeviceTree(base: base),
           let platform = PlatformDescription(deviceTree: tree) else {
         var console = MonitorConsole(base: 0x1000_0000)
         console.write("[firmvisor] no usable device tree at a1 = ")
