@@ -1,0 +1,916 @@
+/*
+ * Firmvisor adversarial firmware: a firmware (and its S/U-mode stubs) that
+ * tries to break out of virtual M-mode or to wedge the monitor. Runs under
+ * the monitor (firmware at 0x80100000); every check is on the architectural
+ * outcome the firmware can see. Hart 0 prints
+ *   ADV: PASS <name> | ADV: FAIL <name> <what> got=0x.. want=0x..
+ *   ADV: NOTE <name> <text> | ADV: DONE pass=N fail=M
+ * and always powers off with 0x5555 (the verdict is in the lines); the
+ * monitor prints "[firmvisor] monitor fault" if it ever traps itself.
+ *
+ * Position independent: no pointers in data, no jump tables.
+ */
+#include "adversary.h"
+
+typedef unsigned long u64;
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned char u8;
+typedef long i64;
+
+#define INTR (1UL << 63)
+#define MSTATUS_SIE  (1UL << 1)
+#define MSTATUS_MIE  (1UL << 3)
+#define MSTATUS_SPIE (1UL << 5)
+#define MSTATUS_MPIE (1UL << 7)
+#define MSTATUS_SPP  (1UL << 8)
+#define MSTATUS_MPP  (3UL << 11)
+#define MSTATUS_MPRV (1UL << 17)
+#define MSTATUS_SUM  (1UL << 18)
+#define MSTATUS_TW   (1UL << 21)
+#define MIP_SSIP (1UL << 1)
+#define MIP_MSIP (1UL << 3)
+#define MIP_MTIP (1UL << 7)
+#define MIP_SEIP (1UL << 9)
+#define MIP_MEIP (1UL << 11)
+
+#define TEST_DEV    0x00100000UL
+#define CLINT       0x02000000UL
+#define MSIP(h)     (CLINT + 4UL * (h))
+#define MTIMECMP(h) (CLINT + 0x4000UL + 8UL * (h))
+#define MTIME       (CLINT + 0xbff8UL)
+#define PLIC        0x0c000000UL
+#define PLIC_PRIO(s)      (PLIC + 4UL * (s))
+#define PLIC_ENABLE(c, w) (PLIC + 0x2000UL + 0x80UL * (c) + 4UL * (w))
+#define PLIC_THRESH(c)    (PLIC + 0x200000UL + 0x1000UL * (c))
+#define PLIC_CLAIM(c)     (PLIC_THRESH(c) + 4)
+#define UART       0x10000000UL
+#define UART_IER   (UART + 1)
+#define UART_LSR   (UART + 5)
+#define UART_IRQ   10
+#define MONITOR_BASE 0x80000000UL
+#define MONITOR_END  0x80100000UL
+#define TICKS_PER_MS 10000UL
+/* Random instructions scribble here: free DRAM outside this image and away
+   from its state (32 KiB at 0x8019_0000; the parameters are at 0x8018_0000). */
+#define WILD_BASE    0x80190000UL
+
+#define csr_read(csr) ({ u64 __v; \
+    __asm__ volatile("csrr %0, " #csr : "=r"(__v) :: "memory"); __v; })
+#define csr_write(csr, val) \
+    __asm__ volatile("csrw " #csr ", %0" :: "rK"((u64)(val)) : "memory")
+#define csr_set(csr, val) \
+    __asm__ volatile("csrs " #csr ", %0" :: "rK"((u64)(val)) : "memory")
+#define csr_clear(csr, val) \
+    __asm__ volatile("csrc " #csr ", %0" :: "rK"((u64)(val)) : "memory")
+
+static inline u32 r32(u64 a) { return *(volatile u32 *)a; }
+static inline void w32(u64 a, u32 v) { *(volatile u32 *)a = v; }
+static inline u64 r64(u64 a) { return *(volatile u64 *)a; }
+static inline void w64(u64 a, u64 v) { *(volatile u64 *)a = v; }
+static inline u8 r8(u64 a) { return *(volatile u8 *)a; }
+static inline void w8(u64 a, u8 v) { *(volatile u8 *)a = v; }
+static inline u64 now(void) { return csr_read(time); }
+static inline void barrier(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
+static inline u64 hartid(void) { return csr_read(mhartid); }
+
+void *memset(void *d, int c, unsigned long n)
+{
+    u8 *p = d;
+    while (n--) *p++ = (u8)c;
+    return d;
+}
+
+void *memcpy(void *d, const void *s, unsigned long n)
+{
+    u8 *p = d;
+    const u8 *q = s;
+    while (n--) *p++ = *q++;
+    return d;
+}
+
+struct trap_frame { u64 x[32]; u64 slot; u64 pad; };
+
+/* start.S */
+extern const char _start[];
+void trap_entry(void);
+void restore_stub(void);
+void s_handler(void);
+extern const char s_handler_ecall[];
+void launch(const u64 *regs);
+
+u64 trap_stack_tops[ADV_MAX_HARTS];
+u8 save_area[ADV_MAX_HARTS * SAVE_SLOT] __attribute__((aligned(8)));
+
+/* Per-hart instruction slots (data, executable): [insn, j restore_stub]. */
+static volatile u32 slots[ADV_MAX_HARTS][16] __attribute__((aligned(64), section(".data")));
+/* Memory random instructions may scribble on, and page tables. */
+static u8 scratch[ADV_MAX_HARTS][4096] __attribute__((aligned(4096)));
+static u64 page_table[512] __attribute__((aligned(4096)));
+static volatile u64 canary[4];
+
+struct hart_state {
+    volatile u64 ntraps, nexc, nirq;
+    volatile u64 first_cause, first_epc, first_tval, first_status, first_valid;
+    volatile u64 causes[32];
+    volatile u64 msi, mti, mei, other_irq;
+    volatile u64 s_ecalls, leaks, unexpected;
+    volatile u64 in_run, probing;
+    volatile u64 flood_done;
+    volatile u64 rng;
+};
+static struct hart_state harts[ADV_MAX_HARTS];
+static volatile u64 nharts_seen;
+static volatile u64 flood_go, listen_go;
+static u64 nharts = 1;
+
+/* ---- console (hart 0 prints) ------------------------------------------------ */
+
+static void putc_(char c)
+{
+    while (!(r8(UART_LSR) & 0x20))
+        ;
+    w8(UART, (u8)c);
+}
+
+static void puts_(const char *s)
+{
+    while (*s) {
+        if (*s == '\n') putc_('\r');
+        putc_(*s++);
+    }
+}
+
+static void puthex(u64 v)
+{
+    puts_("0x");
+    int started = 0;
+    for (int i = 60; i >= 0; i -= 4) {
+        u64 d = (v >> i) & 0xf;
+        if (d || started || i == 0) {
+            putc_((char)(d < 10 ? '0' + d : 'a' + d - 10));
+            started = 1;
+        }
+    }
+}
+
+static void putdec(u64 v)
+{
+    char buf[24];
+    int n = 0;
+    do { buf[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n) putc_(buf[--n]);
+}
+
+/* ---- random numbers ----------------------------------------------------------- */
+
+static u64 rnd(struct hart_state *hs)
+{
+    u64 x = hs->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    hs->rng = x;
+    return x;
+}
+
+/* ---- trap handler ------------------------------------------------------------- */
+
+static int in_slot(u64 h, u64 a)
+{
+    return a >= (u64)&slots[h][0] && a < (u64)&slots[h][16];
+}
+
+static u32 insn_bits(u64 addr)
+{
+    const volatile u16 *p = (const volatile u16 *)addr;
+    u32 lo = p[0];
+    if ((lo & 3) != 3) return lo;
+    return lo | ((u32)p[1] << 16);
+}
+
+void trap_handler(struct trap_frame *f)
+{
+    u64 h = hartid();
+    struct hart_state *hs = &harts[h < ADV_MAX_HARTS ? h : 0];
+    u64 cause = csr_read(mcause);
+    u64 epc = csr_read(mepc);
+    u64 tval = csr_read(mtval);
+    u64 st = csr_read(mstatus);
+    (void)f;
+    hs->ntraps++;
+
+    if (cause & INTR) {
+        u64 code = cause & 63;
+        if (code == 3) { w32(MSIP(h), 0); hs->msi++; }
+        else if (code == 7) { w64(MTIMECMP(h), ~0UL); hs->mti++; }
+        else if (code == 11) {
+            u32 c = r32(PLIC_CLAIM(2 * h));
+            w8(UART_IER, 0);
+            if (c) w32(PLIC_CLAIM(2 * h), c);
+            hs->mei++;
+        } else {
+            csr_write(mie, 0);
+            hs->other_irq++;
+        }
+        hs->nirq++;
+        return;
+    }
+
+    hs->nexc++;
+    hs->causes[cause < 32 ? cause : 31]++;
+    if (!hs->first_valid) {
+        hs->first_cause = cause;
+        hs->first_epc = epc;
+        hs->first_tval = tval;
+        hs->first_status = st;
+        hs->first_valid = 1;
+    }
+    if (cause == 9 && epc == (u64)s_handler_ecall) hs->s_ecalls++;
+    if (!hs->in_run) {
+        if (cause == 9 && epc == (u64)s_handler_ecall) {
+            /* The S handler ran while the firmware was running: an S-level
+               interrupt reached the firmware's world. Resume where it was. */
+            hs->leaks++;
+            csr_write(mepc, csr_read(sepc));
+            csr_set(mstatus, MSTATUS_MPP);
+            return;
+        }
+        if (!hs->probing) hs->unexpected++;
+        u32 b = insn_bits(epc);
+        csr_write(mepc, epc + ((b & 3) == 3 ? 4 : 2));
+        return;
+    }
+    if (((st >> 11) & 3) != 3 || !in_slot(h, epc)) {
+        /* From S/U, or from M outside the slot (a jump, an xret): back to
+           the firmware through restore_stub, in M-mode, MPRV off. */
+        csr_write(mepc, (u64)restore_stub);
+        csr_set(mstatus, MSTATUS_MPP);
+        csr_clear(mstatus, MSTATUS_MPRV | MSTATUS_MPIE);
+        return;
+    }
+    u32 bits = insn_bits(epc);
+    csr_write(mepc, epc + ((bits & 3) == 3 ? 4 : 2));
+}
+
+/* ---- running one instruction ------------------------------------------------- */
+
+#define A2 12
+#define A3 13
+#define A4 14
+
+static u32 j_insn(u64 from, u64 to)
+{
+    i64 off = (i64)(to - from);
+    u32 imm = (u32)off;
+    return (((imm >> 20) & 1) << 31) | (((imm >> 1) & 0x3ff) << 21) |
+           (((imm >> 11) & 1) << 20) | (((imm >> 12) & 0xff) << 12) | 0x6f;
+}
+
+static u32 load_insn(u32 f3, u32 rd, u32 rs1) { return (rs1 << 15) | (f3 << 12) | (rd << 7) | 0x03; }
+static u32 store_insn(u32 f3, u32 rs2, u32 rs1) { return (rs2 << 20) | (rs1 << 15) | (f3 << 12) | 0x23; }
+
+/*
+ * Runs `insn` (a 16-bit one in the low half, padded with c.nop) in `mode`
+ * (3 = M, 1 = S, 0 = U) with x1..x31 = regs[1..31]; extra mstatus bits in
+ * `status` (MPIE, SUM, MPRV, TW...). Returns the number of exceptions; the
+ * first one is in harts[h].first_*.
+ */
+static u64 run_insn(u32 insn, u64 mode, u64 status, const u64 *regs)
+{
+    u64 h = hartid();
+    struct hart_state *hs = &harts[h];
+    volatile u32 *slot = slots[h];
+    slot[0] = insn;
+    slot[1] = j_insn((u64)&slot[1], (u64)restore_stub);
+    __asm__ volatile("fence.i" ::: "memory");
+    u64 n = hs->nexc;
+    hs->first_valid = 0;
+    csr_clear(mstatus, MSTATUS_MIE);
+    csr_clear(mstatus, MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_MPIE | MSTATUS_SUM | MSTATUS_TW | MSTATUS_SPP);
+    csr_set(mstatus, (mode << 11) | status);
+    csr_write(stvec, (u64)s_handler);
+    csr_write(sepc, (u64)&slot[1]);
+    csr_write(mepc, (u64)slot);
+    hs->in_run = 1;
+    launch(regs);
+    hs->in_run = 0;
+    return hs->nexc - n;
+}
+
+/* ---- bookkeeping --------------------------------------------------------------- */
+
+static u64 npass, nfail;
+
+struct result { const char *name; int failed; const char *what; u64 got, want; };
+
+static void begin(struct result *r, const char *name)
+{
+    r->name = name; r->failed = 0; r->what = ""; r->got = r->want = 0;
+}
+
+static int expect(struct result *r, int ok, const char *what, u64 got, u64 want)
+{
+    if (!ok && !r->failed) {
+        r->failed = 1; r->what = what; r->got = got; r->want = want;
+    }
+    return ok;
+}
+
+#define EXPECT_EQ(r, what, got, want) expect((r), (u64)(got) == (u64)(want), (what), (u64)(got), (u64)(want))
+
+static void end(struct result *r)
+{
+    if (r->failed) {
+        puts_("ADV: FAIL "); puts_(r->name); puts_(" "); puts_(r->what);
+        puts_(" got="); puthex(r->got); puts_(" want="); puthex(r->want); puts_("\n");
+        nfail++;
+    } else {
+        puts_("ADV: PASS "); puts_(r->name); puts_("\n");
+        npass++;
+    }
+}
+
+static void note(const char *name, const char *text, u64 v)
+{
+    puts_("ADV: NOTE "); puts_(name); puts_(" "); puts_(text); puts_(" "); puthex(v); puts_("\n");
+}
+
+static void sane_regs(u64 *regs, u64 h)
+{
+    for (int i = 0; i < 32; i++) regs[i] = (u64)&scratch[h][2048];
+}
+
+static void pmp_allow_all(void)
+{
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, ~0UL);
+    csr_write(pmpcfg0, 0x1f);
+}
+
+/* ---- A1: loads, stores, AMOs, jumps into the monitor ------------------------- */
+
+static void test_monitor_sweep(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    u64 regs[32];
+    begin(&r, "monitor-sweep");
+    sane_regs(regs, 0);
+    /* lb lh lw ld lbu lhu lwu, sb sh sw sd, amoswap.w/d, lr.d, sc.d, c.ld, c.sd */
+    static const u32 loads[7] = {0, 1, 2, 3, 4, 5, 6};
+    u64 probes = 0;
+    for (u64 a = MONITOR_BASE; a < MONITOR_END; a += 0x1000) {
+        u64 addrs[3] = {a, a + 0x7f8, a + 0xffc};
+        for (int k = 0; k < 3; k++) {
+            u64 addr = addrs[k];
+            regs[A2] = addr;
+            regs[A4] = 0x5a5a5a5a5a5a5a5aUL;
+            for (int i = 0; i < 7; i++) {
+                u32 f3 = loads[i];
+                if ((addr & ((1UL << (f3 & 3)) - 1)) != 0) continue;
+                u64 n = run_insn(load_insn(f3, A3, A2), 3, 0, regs);
+                probes++;
+                if (!expect(&r, n >= 1 && hs->first_cause == 5, "load-cause addr", addr, 5)) goto out;
+                if (!expect(&r, hs->first_tval == addr, "load-mtval", hs->first_tval, addr)) goto out;
+            }
+            for (u32 f3 = 0; f3 < 4; f3++) {
+                if ((addr & ((1UL << f3) - 1)) != 0) continue;
+                u64 n = run_insn(store_insn(f3, A4, A2), 3, 0, regs);
+                probes++;
+                if (!expect(&r, n >= 1 && hs->first_cause == 7, "store-cause addr", addr, 7)) goto out;
+                if (!expect(&r, hs->first_tval == addr, "store-mtval", hs->first_tval, addr)) goto out;
+            }
+            if ((addr & 7) == 0) {
+                /* amoswap.d a3, a4, (a2); amoadd.w; lr.d; sc.d */
+                static const u32 amos[4] = {0x08e636af, 0x00e626af, 0x100636af, 0x18e636af};
+                /* QEMU 7.2 reports an AMO's access fault as 5 or 7 depending on
+                   its atomics path; an sc.d without a reservation may fail
+                   without any access. Never a success. */
+                for (int i = 0; i < 4; i++) {
+                    u64 n = run_insn(amos[i], 3, 0, regs);
+                    probes++;
+                    if (i == 3 && n == 0) continue;
+                    if (!expect(&r, n >= 1 && (hs->first_cause == 5 || hs->first_cause == 7), "amo-cause",
+                                (n ? hs->first_cause : 0xdead) | (u64)i << 32, 7))
+                        goto out;
+                }
+                /* c.ld a3, 0(a2) / c.sd a4, 0(a2) (rvc registers x8..x15) */
+                u64 n = run_insn(0x0001 << 16 | 0x6214, 3, 0, regs);   /* c.ld a3,0(a2) */
+                probes++;
+                if (!expect(&r, n >= 1 && hs->first_cause == 5, "c.ld-cause addr", addr, 5)) goto out;
+                n = run_insn(0x0001 << 16 | 0xe218, 3, 0, regs);       /* c.sd a4,0(a2) */
+                probes++;
+                if (!expect(&r, n >= 1 && hs->first_cause == 7, "c.sd-cause addr", addr, 7)) goto out;
+            }
+            /* jr a2 */
+            u64 n = run_insn(0x00060067, 3, 0, regs);
+            probes++;
+            if (!expect(&r, n >= 1 && hs->first_cause == 1, "jump-cause addr", addr, 1)) goto out;
+            if (!expect(&r, hs->first_tval == addr && hs->first_epc == addr, "jump-mtval", hs->first_tval, addr))
+                goto out;
+        }
+    }
+    /* An access that straddles the end of the monitor's memory. */
+    regs[A2] = MONITOR_END - 4;
+    run_insn(load_insn(3, A3, A2), 3, 0, regs);
+    probes++;
+    expect(&r, hs->first_valid && (hs->first_cause == 5 || hs->first_cause == 4), "straddle-ld-cause",
+           hs->first_cause, 5);
+out:
+    end(&r);
+    puts_("ADV: monitor-sweep probes="); putdec(probes); puts_("\n");
+}
+
+/* ---- A2: MPRV and the payload's page tables pointed at the monitor ----------- */
+
+u64 mprv_load(u64 addr, u64 status);
+__asm__(
+    ".text\n.balign 4\n.globl mprv_load\n"
+    "mprv_load:\n"
+    "    li t0, 0xe1800\n    csrc mstatus, t0\n"
+    "    li t0, 0x20000\n    or t1, a1, t0\n    csrs mstatus, t1\n"
+    ".option push\n.option norvc\n.globl mprv_load_insn\nmprv_load_insn:\n"
+    "    ld a0, 0(a0)\n"
+    ".option pop\n"
+    "    csrc mstatus, t0\n    ret\n");
+extern const char mprv_load_insn[];
+
+static void identity_gigapages(int user)
+{
+    for (int i = 0; i < 512; i++) page_table[i] = 0;
+    for (u64 g = 0; g < 4; g++)
+        page_table[g] = ((g << 30) >> 12 << 10) | 0xcf | (user ? 0x10 : 0);   /* V R W X A D */
+    __asm__ volatile("fence rw, rw" ::: "memory");
+}
+
+static void test_mprv_monitor(void)
+{
+    struct result r;
+    begin(&r, "mprv-and-paging-into-monitor");
+    /* S/U accesses (Bare and Sv39 identity gigapages) and the firmware's own
+       MPRV accesses: the monitor stays out of reach. */
+    u64 regs[32];
+    sane_regs(regs, 0);
+    struct hart_state *hs = &harts[0];
+    identity_gigapages(0);
+    for (int sv39 = 0; sv39 < 2; sv39++) {
+        u64 satp = sv39 ? ((8UL << 60) | ((u64)page_table >> 12)) : 0;
+        for (u64 a = MONITOR_BASE; a < MONITOR_END; a += 0x10000) {
+            /* S-mode load through the payload's translation. */
+            regs[A2] = a;
+            csr_write(satp, satp);
+            __asm__ volatile("sfence.vma" ::: "memory");
+            run_insn(load_insn(3, A3, A2), 1, 0, regs);
+            if (!expect(&r, hs->first_valid && hs->first_cause == 5 && hs->first_tval == a,
+                        sv39 ? "S-sv39-load cause" : "S-bare-load cause", hs->first_cause, 5))
+                goto out;
+            run_insn(store_insn(3, A4, A2), 0, 0, regs);
+            if (!expect(&r, hs->first_valid && hs->first_cause == (sv39 ? 15 : 7),
+                        sv39 ? "U-sv39-store cause" : "U-bare-store cause", hs->first_cause, sv39 ? 15 : 7))
+                goto out;
+            /* The firmware's own MPRV (MPP = S): performed by the monitor. */
+            csr_write(satp, satp);
+            __asm__ volatile("sfence.vma" ::: "memory");
+            /* The firmware's own load with MPRV = 1, MPP = S (the monitor
+               performs it with the payload's translation and PMP). */
+            hs->first_valid = 0;
+            hs->probing = 1;
+            u64 v = mprv_load(a, 1UL << 11);
+            hs->probing = 0;
+            if (!expect(&r, hs->first_valid && hs->first_cause == 5 && hs->first_tval == a,
+                        sv39 ? "MPRV-sv39-load cause" : "MPRV-bare-load cause",
+                        hs->first_valid ? hs->first_cause : v, 5))
+                goto out;
+        }
+    }
+out:
+    csr_write(satp, 0);
+    __asm__ volatile("sfence.vma" ::: "memory");
+    end(&r);
+}
+
+/* ---- A3: the devices are emulated, not reached ---------------------------------- */
+
+static void test_devices(void)
+{
+    struct result r;
+    begin(&r, "devices-emulated");
+    if (nharts < 2) {
+        note("devices-emulated", "one hart: cross-hart part skipped, harts", nharts);
+    } else {
+        struct hart_state *h1 = &harts[1];
+        /* msip of hart 1 written by hart 0: read back (virtual) and delivered. */
+        u64 n = h1->msi;
+        listen_go = 1;
+        barrier();
+        u64 t0 = now();
+        while (listen_go != 2 && now() - t0 < 2000 * TICKS_PER_MS) ;
+        w32(MSIP(1), 1);
+        u32 rb = r32(MSIP(1));
+        t0 = now();
+        while (h1->msi == n && now() - t0 < 2000 * TICKS_PER_MS) ;
+        EXPECT_EQ(&r, "msip[1]-readback", rb, 1);
+        EXPECT_EQ(&r, "hart1-msi", h1->msi - n, 1);
+        EXPECT_EQ(&r, "msip[1]-after", r32(MSIP(1)), 0);
+        /* mtimecmp of hart 1 written by hart 0. */
+        n = h1->mti;
+        w64(MTIMECMP(1), now() + 20000);
+        EXPECT_EQ(&r, "mtimecmp[1]-readback-nonzero", r64(MTIMECMP(1)) != ~0UL, 1);
+        t0 = now();
+        while (h1->mti == n && now() - t0 < 2000 * TICKS_PER_MS) ;
+        EXPECT_EQ(&r, "hart1-mti", h1->mti - n, 1);
+        listen_go = 3;
+    }
+    /* PLIC M context of hart 0: virtual threshold and enables. */
+    w32(PLIC_THRESH(0), 5);
+    EXPECT_EQ(&r, "plic-threshold-readback", r32(PLIC_THRESH(0)), 5);
+    w32(PLIC_THRESH(0), 0);
+    /* mtime writes are ignored (the clock is shared with the payload). */
+    u64 before = r64(MTIME);
+    w64(MTIME, 5);
+    u64 after = r64(MTIME);
+    expect(&r, after >= before, "mtime-went-back", after, before);
+    end(&r);
+}
+
+/* ---- A4: PMP lock over the monitor ----------------------------------------------- */
+
+static void test_pmp_lock(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    u64 regs[32];
+    begin(&r, "pmp-lock-over-monitor");
+    sane_regs(regs, 0);
+    /* Entry 0: NAPOT 1 MiB at 0x8000_0000, RWX + L. Entry 1: TOR up to
+       0x8010_0000 RWX + L. Entry 2: everything RWX (for S/U). */
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, (MONITOR_BASE >> 2) | ((0x100000UL >> 3) - 1));
+    csr_write(pmpaddr1, MONITOR_END >> 2);
+    csr_write(pmpaddr2, ~0UL);
+    u64 cfg = 0x9fUL | (0x8fUL << 8) | (0x1fUL << 16);
+    csr_write(pmpcfg0, cfg);
+    u64 rb = csr_read(pmpcfg0) & 0xffffff;
+    EXPECT_EQ(&r, "pmpcfg0-readback", rb, cfg);
+    /* Locked: writes to entry 0 are ignored. */
+    csr_write(pmpaddr0, 0x1234);
+    EXPECT_EQ(&r, "pmpaddr0-locked", csr_read(pmpaddr0), (MONITOR_BASE >> 2) | ((0x100000UL >> 3) - 1));
+    regs[A2] = MONITOR_BASE + 0x100;
+    u64 n = run_insn(load_insn(3, A3, A2), 3, 0, regs);
+    expect(&r, n >= 1 && hs->first_cause == 5, "firmware-load-cause", hs->first_cause, 5);
+    n = run_insn(store_insn(3, A4, A2), 3, 0, regs);
+    expect(&r, n >= 1 && hs->first_cause == 7, "firmware-store-cause", hs->first_cause, 7);
+    n = run_insn(0x00060067, 3, 0, regs);
+    expect(&r, n >= 1 && hs->first_cause == 1, "firmware-jump-cause", hs->first_cause, 1);
+    n = run_insn(load_insn(3, A3, A2), 1, 0, regs);
+    expect(&r, n >= 1 && hs->first_cause == 5, "S-load-cause", hs->first_cause, 5);
+    n = run_insn(store_insn(2, A4, A2), 0, 0, regs);
+    expect(&r, n >= 1 && hs->first_cause == 7, "U-store-cause", hs->first_cause, 7);
+    regs[A2] = MONITOR_END - 8;
+    n = run_insn(0x00060067, 1, 0, regs);
+    expect(&r, n >= 1 && hs->first_cause == 1, "S-jump-cause", hs->first_cause, 1);
+    end(&r);
+}
+
+/* ---- A5: mret with MPP = 2 --------------------------------------------------------- */
+
+static void test_mret_mpp2(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    u64 regs[32];
+    begin(&r, "mret-mpp2");
+    sane_regs(regs, 0);
+    csr_clear(mstatus, MSTATUS_MPP);
+    csr_set(mstatus, 2UL << 11);
+    u64 mpp = (csr_read(mstatus) >> 11) & 3;
+    expect(&r, mpp != 2, "mpp-readback", mpp, 0);
+    /* The launcher's mret with whatever MPP the hart kept; an ecall tells
+       where we landed (8 U, 9 S, 11 M). */
+    volatile u32 *slot = slots[0];
+    slot[0] = 0x00000073;
+    slot[1] = j_insn((u64)&slot[1], (u64)restore_stub);
+    __asm__ volatile("fence.i" ::: "memory");
+    hs->first_valid = 0;
+    csr_clear(mstatus, MSTATUS_MIE | MSTATUS_MPRV);
+    csr_clear(mstatus, MSTATUS_MPP);
+    csr_set(mstatus, 2UL << 11);
+    csr_write(mepc, (u64)slot);
+    hs->in_run = 1;
+    launch(regs);
+    hs->in_run = 0;
+    u64 c = hs->first_cause;
+    expect(&r, hs->first_valid && (c == 8 || c == 9 || c == 11), "landed-cause", c, 11);
+    expect(&r, c == 8 + (mpp == 3 ? 3 : mpp), "landed-in-mpp", c, 8 + (mpp == 3 ? 3 : mpp));
+    end(&r);
+}
+
+/* ---- A6: wfi, MIE = 0, only the timer enabled ------------------------------------ */
+
+static void test_wfi_timer(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    begin(&r, "wfi-timer-mie0");
+    u64 n = hs->ntraps;
+    csr_clear(mstatus, MSTATUS_MIE);
+    csr_write(mie, MIP_MTIP);
+    u64 t0 = now();
+    w64(MTIMECMP(0), t0 + 10 * TICKS_PER_MS);
+    u64 wakes = 0;
+    while (!(csr_read(mip) & MIP_MTIP) && now() - t0 < 3000 * TICKS_PER_MS) {
+        __asm__ volatile("wfi" ::: "memory");
+        wakes++;
+    }
+    u64 mipv = csr_read(mip);
+    w64(MTIMECMP(0), ~0UL);
+    csr_write(mie, 0);
+    expect(&r, (mipv & MIP_MTIP) != 0, "mip.MTIP", mipv, MIP_MTIP);
+    EXPECT_EQ(&r, "traps", hs->ntraps - n, 0);
+    expect(&r, wakes >= 1 && wakes < 1000, "wakes", wakes, 1);
+    end(&r);
+}
+
+/* ---- A7/A8: random instruction words ------------------------------------------------ */
+
+static u64 pick_value(struct hart_state *hs)
+{
+    u64 x = rnd(hs);
+    switch (x % 10) {
+    case 0: case 1: return MONITOR_BASE + (rnd(hs) & 0xffff8);          /* the monitor */
+    /* its last bytes, minus the largest immediate: an access must not reach
+       this firmware's own code just above (the sweep covers the straddle) */
+    case 2: return MONITOR_END - 2048 - 8 + (rnd(hs) & 7);
+    case 3: return WILD_BASE + 0x4000 + (rnd(hs) & 0x7f8);                /* scratch */
+    case 4: return CLINT + (rnd(hs) & 0xfff8);                           /* CLINT */
+    case 5: return PLIC + (rnd(hs) & 0x3ffff8);                          /* PLIC */
+    case 6: return rnd(hs) & 0xfff;                                      /* small */
+    case 7: return 0x40000000UL + (rnd(hs) & 0xffff);                    /* unmapped */
+    default: return rnd(hs);
+    }
+}
+
+/* Control flow and the few words that would wait forever are not run. */
+static int runnable_half(u32 w);
+
+static int runnable(u32 w)
+{
+    if ((w & 3) != 3)
+        return runnable_half(w & 0xffff) && runnable_half(w >> 16);
+    return runnable_half(w);
+}
+
+/* One instruction: a 16-bit one, or a 32-bit one. */
+static int runnable_half(u32 w)
+{
+    if ((w & 3) != 3) {
+        u32 q = w & 3, f3 = (w >> 13) & 7;
+        if (q == 1 && (f3 == 1 || f3 == 5 || f3 == 6 || f3 == 7)) return 0;   /* c.jal c.j c.beqz c.bnez */
+        if (q == 2 && f3 == 4 && ((w >> 2) & 0x1f) == 0 && ((w >> 7) & 0x1f) != 0) return 0; /* c.jr c.jalr */
+        return 1;
+    }
+    u32 op = w & 0x7f;
+    if (op == 0x6f || op == 0x67 || op == 0x63) return 0;               /* jal jalr branches */
+    if (w == 0x10500073) return 0;                                      /* wfi */
+    if (op == 0x73 && ((w >> 12) & 7) == 0 && (w >> 25) == 0x08 && ((w >> 20) & 0x1f) == 5) return 0; /* wfi-like */
+    return 1;
+}
+
+static int trace_words;
+static u64 run_from, run_to = ~0UL;      /* only words with an index in [from, to) run */
+
+static u64 random_words(const char *name, u64 mode, u64 count)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    u64 regs[32];
+    begin(&r, name);
+    for (int i = 0; i < 32; i++) hs->causes[i] = 0;
+    u64 ran = 0, trapped = 0;
+    canary[0] = 0x1122334455667788UL;
+    pmp_allow_all();
+    for (u64 i = 0; i < count; i++) {
+        u32 w = (u32)rnd(hs);
+        if ((rnd(hs) & 7) == 0) w = (w & 0xffff) | 0x00010000;   /* a compressed word + c.nop */
+        /* A 16-bit first half: the second half must be a whole 16-bit
+           instruction too, or it would pair with the slot's jump. */
+        if ((w & 3) != 3 && ((w >> 16) & 3) == 3) w = (w & 0xffff) | 0x00010000;
+        if (!runnable(w)) continue;
+        for (int k = 1; k < 32; k++) regs[k] = pick_value(hs);
+        if (mode == 3 && (i < run_from || i >= run_to)) continue;
+        regs[2] = WILD_BASE + 0x4000;                             /* sp: scratch, c.*sp forms */
+        if (mode != 3) {
+            csr_write(satp, 0);
+            csr_write(medeleg, 0);
+            csr_write(mcounteren, 0);
+        }
+        if (trace_words) { puts_("W "); puthex(w); puts_(" s0="); puthex(regs[8]); puts_(" sp="); puthex(regs[2]); puts_("\n"); }
+        if (run_insn(w, mode, 0, regs)) trapped++;
+        ran++;
+        /* The firmware is intact and still in control. */
+        if (!expect(&r, canary[0] == 0x1122334455667788UL, "canary", canary[0], 0x1122334455667788UL)) break;
+    }
+    end(&r);
+    puts_("ADV: "); puts_(name); puts_(" words="); putdec(ran); puts_(" trapped="); putdec(trapped);
+    puts_(" causes:");
+    for (int c = 0; c < 32; c++) {
+        if (!hs->causes[c]) continue;
+        puts_(" "); putdec((u64)c); puts_("="); putdec(hs->causes[c]);
+    }
+    puts_("\n");
+    pmp_allow_all();
+    csr_write(satp, 0);
+    return ran;
+}
+
+/* ---- A9: IPI and timer flood on every hart, with world switches ----------------- */
+
+static void flood(u64 h, u64 iterations)
+{
+    struct hart_state *hs = &harts[h];
+    u64 regs[32];
+    sane_regs(regs, h);
+    csr_write(mie, MIP_MSIP | MIP_MTIP);
+    for (u64 i = 0; i < iterations; i++) {
+        u64 target = (h + 1 + rnd(hs) % (nharts > 1 ? nharts - 1 : 1)) % nharts;
+        w32(MSIP(target), 1);
+        w64(MTIMECMP(h), now() + (rnd(hs) & 0x7ff));
+        csr_set(mstatus, MSTATUS_MIE);
+        if ((i & 7) == 0) {
+            /* An S-mode round trip (ecall) while interrupts fly. */
+            run_insn(0x00000073, 1, MSTATUS_MPIE, regs);
+            csr_write(mie, MIP_MSIP | MIP_MTIP);
+            csr_set(mstatus, MSTATUS_MIE);
+        }
+        __asm__ volatile("nop; nop; nop" ::: "memory");
+    }
+    csr_clear(mstatus, MSTATUS_MIE);
+    csr_write(mie, 0);
+    w64(MTIMECMP(h), ~0UL);
+    w32(MSIP(h), 0);
+    barrier();
+    hs->flood_done = 1;
+}
+
+static void test_flood(u64 iterations)
+{
+    struct result r;
+    begin(&r, "ipi-timer-flood");
+    flood_go = iterations;
+    barrier();
+    flood(0, iterations);
+    u64 t0 = now();
+    for (u64 h = 1; h < nharts; h++)
+        while (!harts[h].flood_done && now() - t0 < 60000 * TICKS_PER_MS) ;
+    u64 msi = 0, mti = 0;
+    for (u64 h = 0; h < nharts; h++) {
+        expect(&r, harts[h].flood_done == 1, "hart-finished hart", h, 1);
+        expect(&r, harts[h].other_irq == 0, "unexpected-irq hart", h, 0);
+        msi += harts[h].msi;
+        mti += harts[h].mti;
+    }
+    expect(&r, mti > 0, "mti", mti, 1);
+    if (nharts > 1) expect(&r, msi > 0, "msi", msi, 1);
+    end(&r);
+    puts_("ADV: ipi-timer-flood harts="); putdec(nharts); puts_(" iterations="); putdec(iterations);
+    puts_(" msi="); putdec(msi); puts_(" mti="); putdec(mti); puts_("\n");
+}
+
+/* ---- A10: S-level enables set by the payload must not reach the firmware ---- */
+
+static void test_payload_sie_leak(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    u64 regs[32];
+    begin(&r, "payload-sie-leak");
+    sane_regs(regs, 0);
+    pmp_allow_all();
+    /* The payload (S) enables SEIE natively: csrs sie, a2. */
+    regs[A2] = MIP_SEIP;
+    run_insn(0x10462073, 1, 0, regs);          /* csrs sie, a2 */
+    /* The firmware raises the PLIC S context of hart 0 (its right): real SEIP. */
+    u64 n_exc = hs->nexc, n_s = hs->s_ecalls, n_leak = hs->leaks;
+    w32(PLIC_PRIO(UART_IRQ), 7);
+    w32(PLIC_ENABLE(1, 0), 1U << UART_IRQ);
+    w32(PLIC_THRESH(1), 0);
+    while (!(r8(UART_LSR) & 0x40)) ;
+    w8(UART_IER, 0x02);
+    u64 t0 = now(), seip = 0;
+    while (now() - t0 < 20 * TICKS_PER_MS) seip |= csr_read(mip) & MIP_SEIP;
+    w8(UART_IER, 0);
+    u32 c = r32(PLIC_CLAIM(1));
+    if (c) w32(PLIC_CLAIM(1), c);
+    w32(PLIC_ENABLE(1, 0), 0);
+    w32(PLIC_PRIO(UART_IRQ), 0);
+    csr_write(sie, 0);
+    /* Natively: mip.SEIP rises, virtual M-mode takes nothing (the interrupt
+       is delegated to S and M-mode never takes an S-level interrupt). */
+    EXPECT_EQ(&r, "mip.SEIP-seen", seip, MIP_SEIP);
+    EXPECT_EQ(&r, "payload-handler-ran-in-firmware-world", hs->leaks - n_leak, 0);
+    EXPECT_EQ(&r, "firmware-exceptions", hs->nexc - n_exc - (hs->s_ecalls - n_s), 0);
+    end(&r);
+}
+
+/* ---- A11: the firmware's PMP denies the payload the PLIC ------------------------- */
+
+static void test_payload_plic_pmp(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    u64 regs[32];
+    begin(&r, "payload-plic-pmp");
+    sane_regs(regs, 0);
+    /* Entry 0: PLIC (64 MiB NAPOT at 0x0c00_0000), no permission; entry 1: all. */
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, (PLIC >> 2) | ((0x4000000UL >> 3) - 1));
+    csr_write(pmpaddr1, ~0UL);
+    csr_write(pmpcfg0, 0x18UL | (0x1fUL << 8));
+    regs[A2] = PLIC_PRIO(UART_IRQ);
+    regs[A4] = 3;
+    run_insn(load_insn(2, A3, A2), 1, 0, regs);
+    expect(&r, hs->first_valid && hs->first_cause == 5, "S-load-plic cause", hs->first_valid ? hs->first_cause : 0, 5);
+    run_insn(store_insn(2, A4, A2), 1, 0, regs);
+    expect(&r, hs->first_valid && hs->first_cause == 7, "S-store-plic cause", hs->first_valid ? hs->first_cause : 0, 7);
+    EXPECT_EQ(&r, "priority-unchanged", r32(PLIC_PRIO(UART_IRQ)), 0);
+    w32(PLIC_PRIO(UART_IRQ), 0);
+    pmp_allow_all();
+    end(&r);
+}
+
+/* ---- secondary harts ------------------------------------------------------------- */
+
+static void secondary(u64 h)
+{
+    struct hart_state *hs = &harts[h];
+    csr_write(mie, 0);
+    __atomic_fetch_add(&nharts_seen, 1, __ATOMIC_SEQ_CST);
+    for (;;) {
+        if (h == 1 && listen_go == 1) {
+            csr_write(mie, MIP_MSIP | MIP_MTIP);
+            barrier();
+            listen_go = 2;
+            while (listen_go == 2) {
+                csr_set(mstatus, MSTATUS_MIE);
+                __asm__ volatile("nop; nop" ::: "memory");
+                csr_clear(mstatus, MSTATUS_MIE);
+            }
+            csr_write(mie, 0);
+        }
+        if (flood_go && !hs->flood_done) flood(h, flood_go);
+    }
+}
+
+/* ---- main -------------------------------------------------------------------------- */
+
+static void power_off(void)
+{
+    w32(TEST_DEV, 0x5555);
+    for (;;) __asm__ volatile("wfi");
+}
+
+void adversary_main(u64 a0)
+{
+    trap_stack_tops[a0] = csr_read(mscratch);
+    const volatile u32 *p = (const volatile u32 *)PARAM_ADDR;
+    u64 seed = 0x9e3779b97f4a7c15UL, words = 10000, flood_n = 2000;
+    if (p[0] == PARAM_MAGIC) {
+        seed = ((u64)p[3] << 32) | p[2];
+        words = p[4];
+        flood_n = p[5];
+        trace_words = p[6] != 0;
+        if (p[7] | p[8]) { run_from = p[7]; run_to = p[8]; }
+    }
+    harts[a0].rng = seed ^ (0x100000001b3UL * (a0 + 1));
+    if (a0 != 0) secondary(a0);
+
+    puts_("\nADV: firmvisor adversarial firmware at ");
+    puthex((u64)_start);
+    puts_(" seed ");
+    puthex(seed);
+    puts_("\n");
+    u64 t0 = now();
+    while (now() - t0 < 300 * TICKS_PER_MS && nharts_seen + 1 < ADV_MAX_HARTS) ;
+    nharts = nharts_seen + 1;
+    puts_("ADV: harts="); putdec(nharts); puts_("\n");
+    csr_write(mie, 0);
+    pmp_allow_all();
+
+    test_monitor_sweep();
+    test_mprv_monitor();
+    test_devices();
+    test_mret_mpp2();
+    test_wfi_timer();
+    random_words("random-words-vM", 3, words);
+    random_words("random-words-S", 1, words / 2);
+    random_words("random-words-U", 0, words / 4);
+    test_flood(flood_n);
+    test_payload_plic_pmp();
+    test_payload_sie_leak();
+    test_pmp_lock();
+
+    if (harts[0].unexpected) note("firmware", "unexpected exceptions on hart 0", harts[0].unexpected);
+    puts_("ADV: DONE pass="); putdec(npass); puts_(" fail="); putdec(nfail); puts_("\n");
+    power_off();
+}
