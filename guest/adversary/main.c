@@ -435,6 +435,16 @@ __asm__(
     ".option pop\n"
     "    csrc mstatus, t0\n    ret\n");
 extern const char mprv_load_insn[];
+void mprv_store(u64 addr, u64 status, u64 value);
+__asm__(
+    ".text\n.balign 4\n.globl mprv_store\n"
+    "mprv_store:\n"
+    "    li t0, 0xe1800\n    csrc mstatus, t0\n"
+    "    li t0, 0x20000\n    or t1, a1, t0\n    csrs mstatus, t1\n"
+    ".option push\n.option norvc\n"
+    "    sd a2, 0(a0)\n"
+    ".option pop\n"
+    "    csrc mstatus, t0\n    ret\n");
 
 static void identity_gigapages(int user)
 {
@@ -478,9 +488,22 @@ static void test_mprv_monitor(void)
             hs->probing = 1;
             u64 v = mprv_load(a, 1UL << 11);
             hs->probing = 0;
-            if (!expect(&r, hs->first_valid && hs->first_cause == 5 && hs->first_tval == a,
-                        sv39 ? "MPRV-sv39-load cause" : "MPRV-bare-load cause",
-                        hs->first_valid ? hs->first_cause : v, 5))
+            if (!hs->first_valid) {
+                /* It read the monitor. Write the same value back: if that
+                   works too, the firmware can patch the monitor. */
+                hs->probing = 1;
+                mprv_store(a, 1UL << 11, v);
+                hs->probing = 0;
+                note("mprv-and-paging-into-monitor", "MPRV load read the monitor at", a);
+                note("mprv-and-paging-into-monitor", "value", v);
+                if (!hs->first_valid)
+                    note("mprv-and-paging-into-monitor", "and an MPRV store of it did not fault at", a);
+                expect(&r, 0, sv39 ? "MPRV-sv39-load-read-monitor value" : "MPRV-bare-load-read-monitor value",
+                       v, 0);
+                goto out;
+            }
+            if (!expect(&r, hs->first_cause == 5 && hs->first_tval == a,
+                        sv39 ? "MPRV-sv39-load cause" : "MPRV-bare-load cause", hs->first_cause, 5))
                 goto out;
         }
     }

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// The adversarial firmware (`scripts/adversary`, guest/adversary) under the
+/// monitor: loads, stores, AMOs and jumps at every page of the monitor,
+/// MPRV and Sv39 accesses aimed at it, locked PMP entries over it, random
+/// instruction words in virtual M-mode and in S/U stubs, an IPI and timer
+/// flood on every hart with world switches, the emulated CLINT/PLIC. The
+/// monitor must stay up: the firmware prints `ADV: DONE` and powers off
+/// (QEMU exit 0) and `[firmvisor] monitor fault` never appears. Tests that
+/// fail because of known monitor findings are recorded as known issues.
+///
+/// Nothing is built here: the test expects out/adversary.bin (build it with
+/// `scripts/adversary --build-only`) and the monitor image (FIRMVISOR_IMAGE).
+@Suite("Adversarial firmware under the monitor", .serialized)
+struct AdversarialTests {
+    static let allTests = ["monitor-sweep", "mprv-and-paging-into-monitor", "devices-emulated", "mret-mpp2",
+                           "wfi-timer-mie0", "random-words-vM", "random-words-S", "random-words-U",
+                           "ipi-timer-flood", "payload-plic-pmp", "payload-sie-leak", "pmp-lock-over-monitor"]
+
+    /// Tests failing on the monitor because of reported findings.
+    static let knownFindings: [String: String] = [
+        "mprv-and-paging-into-monitor":
+            "MPRV (MPP = S) loads and stores reach the monitor's page 0x8000_0000 on QEMU 7.2 (TLB entry of the monitor's own fetch)",
+        "payload-plic-pmp": "the payload world's PLIC entry precedes the firmware's PMP entries",
+    ]
+
+    static func script() throws -> String {
+        let path = TestEnvironment.root.appendingPathComponent("scripts/adversary").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestEnvironment.Missing(description: "\(path) is missing or not executable")
+        }
+        let firmware = TestEnvironment.root.appendingPathComponent("out/adversary.bin").path
+        guard FileManager.default.fileExists(atPath: firmware) else {
+            throw TestEnvironment.Missing(description: "\(firmware) is missing: build it with scripts/adversary --build-only")
+        }
+        return path
+    }
+
+    @Test("The monitor survives the adversarial firmware", .timeLimit(.minutes(5)), arguments: [1, 8])
+    func survives(smp: Int) async throws {
+        let script = try Self.script()
+        _ = try TestEnvironment.monitorImage()
+        let session = try ConsoleSession(name: "adversary-smp\(smp)", executable: script,
+                                         arguments: ["--no-build", "--smp", String(smp), "--timeout", "200"],
+                                         hardLimit: 240, logDirectory: TestEnvironment.logDirectory)
+        let status = try await session.waitForExit(within: 230)
+        session.stop()
+        let text = session.log.text
+        #expect(!text.contains("[firmvisor] monitor fault"), "the monitor faulted:\n\(session.log.tail())")
+        #expect(text.contains("ADV: DONE"), "the firmware did not finish:\n\(session.log.tail())")
+        #expect(!text.contains("PROBLEM "), "\(session.log.tail())")
+        var passed: [String] = [], failed: [(String, String)] = []
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let words = raw.split(separator: " ").map(String.init)
+            guard words.count >= 3, words[0] == "ADV:" else { continue }
+            if words[1] == "PASS" { passed.append(words[2]) }
+            if words[1] == "FAIL" { failed.append((words[2], String(raw))) }
+        }
+        for (name, line) in failed {
+            if let why = Self.knownFindings[name] {
+                withKnownIssue(Comment(rawValue: why), isIntermittent: true) {
+                    Issue.record(Comment(rawValue: line))
+                }
+            } else {
+                Issue.record(Comment(rawValue: "unexpected failure: \(line)"))
+            }
+        }
+        let expected = Self.allTests.filter { name in !failed.contains { $0.0 == name } }
+        #expect(passed == expected, "passed: \(passed)\n\(session.log.tail())")
+        #expect(status == 0, "scripts/adversary exit status \(status)")
+    }
+}
