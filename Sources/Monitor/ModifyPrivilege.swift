@@ -32,6 +32,18 @@ extension HartContext {
     mutating func performWithMPRV(_ access: MemoryAccess, isStore: Bool, address: UInt64, pc: UInt64,
                                   length: UInt64, registers: FrameRegisters) -> UInt64 {
         var regs = registers
+        // The walls must not depend on the TLB: QEMU 7.2 lets an MPRV access
+        // reuse the M-mode TLB entry of the monitor's own page (the page of
+        // firmvisor_mprv_access) without checking the PMP. Translate in
+        // software first and refuse the monitor's memory outright.
+        // Only with Bare translation: under paging a page fault takes
+        // precedence over the PMP's access fault, and the hardware reports it.
+        let monitor = withMachine { $0.monitor }
+        if hart.satp >> 60 == 0,
+           monitor.contains(address) || monitor.contains(address &+ UInt64(access.width) &- 1) {
+            let fault: Exception = isStore ? .storeAccessFault : .loadAccessFault
+            return hart.takeException(code: fault.rawValue, value: address, pc: pc)
+        }
         let widthLog: UInt64 = access.width == 1 ? 0 : access.width == 2 ? 1 : access.width == 4 ? 2 : 3
         let operation = widthLog | (isStore ? 4 : 0)
         // The real hart adopts the payload's translation and PMP for the
