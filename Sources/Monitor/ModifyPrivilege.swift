@@ -36,11 +36,14 @@ extension HartContext {
         // reuse the M-mode TLB entry of the monitor's own page (the page of
         // firmvisor_mprv_access) without checking the PMP. Translate in
         // software first and refuse the monitor's memory outright.
-        // Only with Bare translation: under paging a page fault takes
-        // precedence over the PMP's access fault, and the hardware reports it.
-        let monitor = withMachine { $0.monitor }
-        if hart.satp >> 60 == 0,
-           monitor.contains(address) || monitor.contains(address &+ UInt64(access.width) &- 1) {
+        // Under paging a page fault takes precedence over the PMP's access
+        // fault: refuse only what the leaf entry would allow, and leave the
+        // rest to the hardware, which reports the page fault.
+        let (memoryRegion, monitor) = withMachine { ($0.platform.memory, $0.monitor) }
+        var memory = GuestMemory(memory: memoryRegion, monitor: monitor)
+        if let (physical, entry) = PageTableWalk.walk(address, satp: hart.satp, memory: &memory),
+           monitor.contains(physical) || monitor.contains(physical &+ UInt64(access.width) &- 1),
+           hart.satp >> 60 == 0 || leafPermits(entry, isStore: isStore) {
             let fault: Exception = isStore ? .storeAccessFault : .loadAccessFault
             return hart.takeException(code: fault.rawValue, value: address, pc: pc)
         }
@@ -61,6 +64,23 @@ extension HartContext {
         }
         if !isStore { regs.set(access.register, HartContext.extend(result, access)) }
         return pc &+ length
+    }
+
+    /// Whether a leaf entry lets the firmware's MPRV access through to the
+    /// PMP check ("Virtual Address Translation Process", step 5): V, R (or X
+    /// with MXR) for loads, W for stores, U against MPP and SUM. A and D are
+    /// not consulted: QEMU updates them in hardware, so they never stop the
+    /// access there (the wall must hold either way).
+    func leafPermits(_ pte: UInt64, isStore: Bool) -> Bool {
+        let r = pte & 2 != 0, w = pte & 4 != 0, x = pte & 8 != 0, u = pte & 16 != 0
+        guard pte & 1 != 0 else { return false }
+        let readable = r || (x && hart.mstatus.contains(.mxr))
+        guard isStore ? w : readable else { return false }
+        switch hart.mstatus.mpp {
+        case .user: return u
+        case .supervisor: return !u || hart.mstatus.contains(.sum)
+        case .machine: return true
+        }
     }
 
     /// `satp` and the PMP the payload runs with (its S-level state lives in

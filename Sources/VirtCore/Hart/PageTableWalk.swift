@@ -20,9 +20,17 @@ public enum PageTableWalk {
     public static func translate<M: PhysicalMemoryReader>(
         _ virtualAddress: UInt64, satp: UInt64, memory: inout M
     ) -> UInt64? {
+        walk(virtualAddress, satp: satp, memory: &memory)?.physicalAddress
+    }
+
+    /// ``translate(_:satp:memory:)`` that also returns the leaf entry (0 for
+    /// Bare), so a caller can tell whether the access would page-fault.
+    public static func walk<M: PhysicalMemoryReader>(
+        _ virtualAddress: UInt64, satp: UInt64, memory: inout M
+    ) -> (physicalAddress: UInt64, entry: UInt64)? {
         let levels: Int
         switch satp >> 60 {
-        case 0: return virtualAddress
+        case 0: return (virtualAddress, 0)
         case 8: levels = 3
         case 9: levels = 4
         case 10: levels = 5
@@ -46,7 +54,7 @@ public enum PageTableWalk {
                 let pageBits = 12 + 9 * UInt64(level)
                 let lowMask: UInt64 = (1 << pageBits) - 1
                 guard (ppn << 12) & lowMask == 0 else { return nil }
-                return (ppn << 12) | (virtualAddress & lowMask)
+                return ((ppn << 12) | (virtualAddress & lowMask), pte)
             }
             table = ppn << 12
             level -= 1
