@@ -20,8 +20,6 @@ struct AdversarialTests {
 
     /// Tests failing on the monitor because of reported findings.
     static let knownFindings: [String: String] = [
-        "mprv-and-paging-into-monitor":
-            "MPRV (MPP = S) loads and stores reach the monitor's page 0x8000_0000 on QEMU 7.2 (TLB entry of the monitor's own fetch); Bare refused since 32392e1, Sv39 still open",
         "payload-plic-pmp": "the payload world's PLIC entry precedes the firmware's PMP entries",
     ]
 
