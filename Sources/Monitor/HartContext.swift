@@ -36,8 +36,6 @@ struct HartContext {
 enum Unsupported: UInt32 {
     case mtimeWrite = 0
     case mprv = 1
-    case deviceAccessWidth = 2
-    case virtualizationMode = 3
 }
 
 @inline(__always)

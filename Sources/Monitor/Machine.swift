@@ -18,7 +18,6 @@ struct Machine {
     /// Serve the payload's hot SBI calls in the monitor (see Offload.swift).
     var offload: Bool
 
-    var realClint: Clint<PhysicalBus> { Clint(bus: PhysicalBus(), base: platform.clint.base) }
     var realPlic: Plic<PhysicalBus> { Plic(bus: PhysicalBus(), base: platform.plic.base) }
 }
 
