@@ -11,6 +11,7 @@
  * Position independent: no pointers in data, no jump tables.
  */
 #include "adversary.h"
+#include "console.h"
 
 typedef unsigned long u64;
 typedef unsigned int u32;
@@ -125,42 +126,6 @@ static volatile u64 flood_go, listen_go;
 static u64 nharts = 1;
 
 /* ---- console (hart 0 prints) ------------------------------------------------ */
-
-static void putc_(char c)
-{
-    while (!(r8(UART_LSR) & 0x20))
-        ;
-    w8(UART, (u8)c);
-}
-
-static void puts_(const char *s)
-{
-    while (*s) {
-        if (*s == '\n') putc_('\r');
-        putc_(*s++);
-    }
-}
-
-static void puthex(u64 v)
-{
-    puts_("0x");
-    int started = 0;
-    for (int i = 60; i >= 0; i -= 4) {
-        u64 d = (v >> i) & 0xf;
-        if (d || started || i == 0) {
-            putc_((char)(d < 10 ? '0' + d : 'a' + d - 10));
-            started = 1;
-        }
-    }
-}
-
-static void putdec(u64 v)
-{
-    char buf[24];
-    int n = 0;
-    do { buf[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n) putc_(buf[--n]);
-}
 
 /* ---- random numbers ----------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
  * Position independent: no pointers in data, no jump tables.
  */
 #include "difffw.h"
+#include "console.h"
 
 typedef unsigned long u64;
 typedef unsigned int u32;
@@ -130,33 +131,6 @@ volatile u64 s_record[5];      /* scause, sepc, stval, sstatus, valid */
 
 /* ---- console --------------------------------------------------------------- */
 
-static void putc_(char c)
-{
-    while (!(r8(UART_LSR) & 0x20))
-        ;
-    w8(UART, (u8)c);
-}
-
-static void puts_(const char *s)
-{
-    while (*s) {
-        if (*s == '\n') putc_('\r');
-        putc_(*s++);
-    }
-}
-
-static void puthex(u64 v)
-{
-    int started = 0;
-    for (int i = 60; i >= 0; i -= 4) {
-        u64 d = (v >> i) & 0xf;
-        if (d || started || i == 0) {
-            putc_((char)(d < 10 ? '0' + d : 'a' + d - 10));
-            started = 1;
-        }
-    }
-}
-
 static u64 image_base;
 
 /* A value, relative to the image when it points into it. */
@@ -164,9 +138,9 @@ static void putval(u64 v)
 {
     if (v >= image_base && v < image_base + 0x80000) {
         puts_("I+");
-        puthex(v - image_base);
+        puthex_digits(v - image_base);
     } else {
-        puthex(v);
+        puthex_digits(v);
     }
 }
 
@@ -284,21 +258,21 @@ static void print_traps(void)
         putc_(' ');
         putc_(e->who);
         putc_(':');
-        if (e->cause & INTR) { putc_('i'); puthex(e->cause & ~INTR); }
-        else puthex(e->cause);
+        if (e->cause & INTR) { putc_('i'); puthex_digits(e->cause & ~INTR); }
+        else puthex_digits(e->cause);
         putc_('@');
         putval(e->epc);
         putc_('/');
-        if (e->cause == 2) puthex(e->tval);     /* instruction bits, not an address */
+        if (e->cause == 2) puthex_digits(e->tval);     /* instruction bits, not an address */
         else putval(e->tval);
         putc_('/');
-        puthex(e->status);
+        puthex_digits(e->status);
         if (e->who == 'I' || e->who == 'M') {
             putc_('/');
-            puthex(e->slot + 1);   /* 0 = direct vector */
+            puthex_digits(e->slot + 1);   /* 0 = direct vector */
         }
     }
-    if (ntlog > TLOG) { puts_(" +"); puthex(ntlog - TLOG); }
+    if (ntlog > TLOG) { puts_(" +"); puthex_digits(ntlog - TLOG); }
     ntlog = 0;
 }
 
@@ -714,7 +688,7 @@ void difffw_main(void)
     csr_write(mie, 0);
     const volatile u32 *hdr = (const volatile u32 *)BLOB_ADDR;
     puts_("\nDIFFFW: firmvisor differential firmware at ");
-    puthex(image_base);
+    puthex_digits(image_base);
     puts_("\n");
     if (hdr[0] != BLOB_MAGIC) {
         puts_("DIFFFW: no program blob at 0x80180000\n");
@@ -722,7 +696,7 @@ void difffw_main(void)
     }
     u32 nprogs = hdr[1];
     puts_("DIFFFW: BEGIN ");
-    puthex(nprogs);
+    puthex_digits(nprogs);
     puts_("\n");
     const volatile u8 *p = (const volatile u8 *)(BLOB_ADDR + 16);
     for (u32 i = 0; i < nprogs; i++) {
@@ -730,14 +704,14 @@ void difffw_main(void)
         p += sizeof(struct prog);
         reset_state();
         puts_("P ");
-        puthex(pr->seed);
+        puthex_digits(pr->seed);
         putc_(' ');
-        puthex(pr->nops);
+        puthex_digits(pr->nops);
         puts_("\n");
         for (u32 j = 0; j < pr->nops; j++) {
             const struct op *o = (const struct op *)p;
             p += sizeof(struct op);
-            if (!(o->kind == OP_EXEC && (o->flags & F_QUIET))) puthex(j);
+            if (!(o->kind == OP_EXEC && (o->flags & F_QUIET))) puthex_digits(j);
             ntraps_op = 0;
             ntlog = 0;
             switch (o->kind) {
@@ -756,7 +730,7 @@ void difffw_main(void)
     }
     reset_state();
     puts_("DIFFFW: DONE ");
-    puthex(nprogs);
+    puthex_digits(nprogs);
     puts_("\n");
     power_off(0x5555);
 }

@@ -13,6 +13,7 @@
  * auipc at run time.
  */
 #include "testfw.h"
+#include "console.h"
 
 /* ---- freestanding runtime ------------------------------------------------ */
 
@@ -52,42 +53,6 @@ static volatile u64 ack[TESTFW_MAX_HARTS];
 #define CMD_MSI 1
 
 /* ---- console ------------------------------------------------------------- */
-
-static void putc_(char c)
-{
-    while (!(mmio_r8(UART_LSR) & 0x20))
-        ;
-    mmio_w8(UART_THR, (u8)c);
-}
-
-static void puts_(const char *s)
-{
-    while (*s) {
-        if (*s == '\n') putc_('\r');
-        putc_(*s++);
-    }
-}
-
-static void puthex(u64 v)
-{
-    puts_("0x");
-    int started = 0;
-    for (int i = 60; i >= 0; i -= 4) {
-        u64 d = (v >> i) & 0xf;
-        if (d || started || i == 0) {
-            putc_((char)(d < 10 ? '0' + d : 'a' + d - 10));
-            started = 1;
-        }
-    }
-}
-
-static void putdec(u64 v)
-{
-    char buf[24];
-    int n = 0;
-    do { buf[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n) putc_(buf[--n]);
-}
 
 /* ---- trap handler ---------------------------------------------------------- */
 
