@@ -12,7 +12,8 @@ import Testing
 ///
 /// Nothing is built here: the test expects out/adversary.bin (build it with
 /// `scripts/adversary --build-only`) and the monitor image (FIRMVISOR_IMAGE).
-@Suite("Adversarial firmware under the monitor", .serialized)
+@Suite("Adversarial firmware under the monitor", .serialized,
+       .enabled(if: TestEnvironment.canBoot, TestEnvironment.skipReason))
 struct AdversarialTests {
     static let allTests = ["monitor-sweep", "mprv-and-paging-into-monitor", "devices-emulated", "mret-mpp2",
                            "wfi-timer-mie0", "random-words-vM", "random-words-S", "random-words-U",

@@ -12,7 +12,8 @@ import Testing
 /// `scripts/difftest --build-only`, or any run without `--no-build`) and
 /// the monitor image (FIRMVISOR_IMAGE). FIRMVISOR_DIFFTEST_SEED and
 /// FIRMVISOR_DIFFTEST_PROGRAMS override the seed and the number of programs.
-@Suite("Differential conformance: native QEMU against the monitor", .serialized)
+@Suite("Differential conformance: native QEMU against the monitor", .serialized,
+       .enabled(if: TestEnvironment.canBoot, TestEnvironment.skipReason))
 struct DifferentialTests {
     static func script() throws -> String {
         let path = TestEnvironment.root.appendingPathComponent("scripts/difftest").path

@@ -22,6 +22,7 @@ enum LinuxArtifacts {
 /// FIRMVISOR_LINUX_INITRD; the default command leaves them unset and these
 /// heavy boots do not run.
 @Suite("Linux under the monitor", .serialized,
+       .enabled(if: TestEnvironment.canBoot, TestEnvironment.skipReason),
        .enabled(if: LinuxArtifacts.paths != nil, "extended tests: run scripts/test --extended"))
 struct LinuxBootTests {
     static var artifacts: (image: String, initrd: String)? { LinuxArtifacts.paths }

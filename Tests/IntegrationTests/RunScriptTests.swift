@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// `scripts/run`'s command line and its checks, without booting anything.
-@Suite("scripts/run")
+@Suite("scripts/run",
+       .enabled(if: TestEnvironment.canBoot, TestEnvironment.skipReason))
 struct RunScriptTests {
     /// Runs `scripts/run arguments...` to completion; returns its status and
     /// its stdout and stderr together.

@@ -11,7 +11,8 @@ import Testing
 ///
 /// Nothing is built here: the tests expect out/testfw.bin (FIRMVISOR_TESTFW
 /// overrides the path); run `scripts/testfw` first.
-@Suite("Test firmware under QEMU", .serialized)
+@Suite("Test firmware under QEMU", .serialized,
+       .enabled(if: TestEnvironment.canBoot, TestEnvironment.skipReason))
 struct TestFirmwareTests {
     static let hardLimit = 30
 

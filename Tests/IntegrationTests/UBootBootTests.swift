@@ -8,7 +8,8 @@ import Testing
 /// the timing checks flaky. SMP boots run without -icount (QEMU 7.2's
 /// multi-hart icount can starve harts). Each console is saved in
 /// out/integration/<test>.log.
-@Suite("Boots under QEMU", .serialized)
+@Suite("Boots under QEMU", .serialized,
+       .enabled(if: TestEnvironment.canBoot, TestEnvironment.skipReason))
 struct UBootBootTests {
     /// `sleep 1` must take this long, prompt to prompt. The upper bound is
     /// generous: a loaded 2-core host delays timer interrupts.

@@ -22,6 +22,7 @@ _start:
     j       1b
 
     .balign 4
+    .globl payload_trap_entry
 payload_trap_entry:
     lla     sp, __stack_top
     csrr    a0, scause
@@ -53,6 +54,58 @@ payload_loop_##name:                \
 LOOP(nop, nop)
 LOOP(ecall, ecall)
 
+/*
+ * External interrupt loop (the UART's THRE interrupt through the PLIC's S
+ * context):
+ *   u64 payload_loop_ext_irq(u64 n, u64 ier, u64 value, u64 claim)
+ * stores value to the UART's IER (a1) every iteration: 0x02 (THRE interrupt
+ * enable) raises the interrupt at once (the transmitter is idle), 0 raises
+ * nothing and is the baseline. Interrupts are taken at payload_irq_entry
+ * (stvec, set by the caller with sie.SEIE and sstatus.SIE), which uses a4,
+ * a5 and counts them in t3; the count is left in payload_ext_irq_count.
+ */
+    .globl payload_loop_ext_irq
+    .balign 4
+payload_loop_ext_irq:
+    mv      t2, a0
+    li      t3, 0
+    csrr    t0, instret
+1:  sb      a2, 0(a1)
+    addi    t2, t2, -1
+    bnez    t2, 1b
+    csrr    t1, instret
+    sub     a0, t1, t0
+    lla     t4, payload_ext_irq_count
+    sd      t3, 0(t4)
+    ret
+
+/*
+ * The external interrupt handler of payload_loop_ext_irq: what a minimal
+ * S-mode driver does. Claim at the hart's S context (a3 = its claim/complete
+ * register), check that it is the UART (source 10), clear IER (the UART
+ * drops its line), complete, return. Anything else is unexpected.
+ */
+    .balign 4
+    .globl payload_irq_entry
+payload_irq_entry:
+    csrr    a4, scause
+    bgez    a4, 9f              /* an exception */
+    lw      a5, 0(a3)           /* claim */
+    addi    a4, a5, -10
+    bnez    a4, 9f              /* not the UART (or nothing pending) */
+    sb      zero, 0(a1)         /* IER = 0 */
+    sw      a5, 0(a3)           /* complete */
+    addi    t3, t3, 1
+    sret
+9:  j       payload_trap_entry
+
+    .section .bss
+    .balign 8
+    .globl payload_ext_irq_count
+payload_ext_irq_count:
+    .dword  0
+
+    .text
     .globl payload_instret_pair
 payload_instret_pair:
     csrr    t0, instret

@@ -1,11 +1,13 @@
 /*
  * Firmvisor bench payload (S-mode): what a payload -> firmware -> payload
- * round trip costs (SBI get_spec_version, which the monitor never offloads)
- * and what an SBI set_timer costs (offloaded unless the monitor was booted
- * with offload off). The kernel command line (QEMU -append, the device
- * tree's /chosen/bootargs) may pick one: bench=switch or bench=set_timer
- * (default: both). Prints BENCH: name=value lines and powers off through
- * SBI SRST. See payload.S for the measured loops.
+ * round trip costs (SBI get_spec_version, which the monitor never offloads),
+ * what an SBI set_timer costs (offloaded unless the monitor was booted with
+ * offload off) and what one external interrupt costs (the UART's THRE
+ * interrupt through the PLIC's S context: taken in S-mode, claimed, the UART
+ * silenced, completed). The kernel command line (QEMU -append, the device
+ * tree's /chosen/bootargs) may pick one: bench=switch, bench=set_timer or
+ * bench=ext_irq (default: all). Prints BENCH: name=value lines and powers off
+ * through SBI SRST. See payload.S for the measured loops.
  */
 #include "bench.h"
 
@@ -18,6 +20,23 @@
 u64 payload_loop_nop(u64 n, u64 eid, u64 fid, u64 arg0);
 u64 payload_loop_ecall(u64 n, u64 eid, u64 fid, u64 arg0);
 u64 payload_instret_pair(void);
+u64 payload_loop_ext_irq(u64 n, u64 ier, u64 value, u64 claim);
+void payload_irq_entry(void);
+extern volatile u64 payload_ext_irq_count;
+void payload_trap_entry(void);
+
+/* QEMU virt: the UART (16550, PLIC source 10) and the PLIC, whose context
+ * 2h + 1 is hart h's S context. */
+#define UART_IER        0x10000001UL
+#define UART_IER_THRI   0x02
+#define UART_SOURCE     10
+#define PLIC_BASE       0x0c000000UL
+#define PLIC_PRIORITY(s)     (PLIC_BASE + 4 * (s))
+#define PLIC_ENABLE(c)       (PLIC_BASE + 0x2000 + 0x80 * (c))
+#define PLIC_THRESHOLD(c)    (PLIC_BASE + 0x200000 + 0x1000 * (c))
+#define PLIC_CLAIM(c)        (PLIC_THRESHOLD(c) + 4)
+#define SIE_SEIE        (1UL << 9)
+#define SSTATUS_SIE     (1UL << 1)
 
 struct sbiret { long error; long value; };
 
@@ -133,6 +152,65 @@ static u64 best(u64 (*loop)(u64, u64, u64, u64), u64 eid, u64 fid, u64 arg0)
     return m;
 }
 
+/* One loop of payload_loop_ext_irq; fails unless it took exactly the
+ * expected number of interrupts. */
+static u64 ext_irq_loop(u64 value, u64 claim, u64 expected)
+{
+    while (!(mmio_r8(UART_LSR) & 0x20))     /* transmitter idle: THRE */
+        ;
+    u64 v = payload_loop_ext_irq(N, UART_IER, value, claim);
+    if (payload_ext_irq_count != expected) {
+        puts_("BENCH: FAIL ext_irq: ");
+        putdec(payload_ext_irq_count);
+        puts_(" interrupts in a loop of ");
+        putdec(N);
+        puts_(", expected ");
+        putdec(expected);
+        puts_("\n");
+        power_off(1);
+    }
+    return v;
+}
+
+/* ext_irq: one UART THRE interrupt, raised by a store to IER, taken in
+ * S-mode through the PLIC's S context of this hart and handled (claim, IER
+ * cleared, complete, sret): the loop storing THRI minus the same loop
+ * storing 0 (no interrupt), per iteration. The payload programs the PLIC
+ * with plain loads and stores, whether or not they trap to the monitor. */
+static void bench_ext_irq(u64 hartid)
+{
+    u64 context = 2 * hartid + 1;
+    u64 claim = PLIC_CLAIM(context);
+    mmio_w8(UART_IER, 0);
+    mmio_w32(PLIC_PRIORITY(UART_SOURCE), 1);
+    mmio_w32(PLIC_ENABLE(context) + 4 * (UART_SOURCE / 32), 1U << (UART_SOURCE % 32));
+    mmio_w32(PLIC_THRESHOLD(context), 0);
+    csr_write(stvec, (u64)payload_irq_entry);
+    csr_write(sie, SIE_SEIE);
+    __asm__ volatile("csrs sstatus, %0" :: "r"(SSTATUS_SIE) : "memory");
+
+    u64 base = ~0UL, with = ~0UL;
+    for (int i = 0; i < 3; i++) {
+        u64 v = ext_irq_loop(0, claim, 0);
+        if (v < base) base = v;
+        v = ext_irq_loop(UART_IER_THRI, claim, N);
+        if (v < with) with = v;
+    }
+
+    __asm__ volatile("csrc sstatus, %0" :: "r"(SSTATUS_SIE) : "memory");
+    csr_write(sie, 0);
+    mmio_w8(UART_IER, 0);
+    mmio_w32(PLIC_ENABLE(context) + 4 * (UART_SOURCE / 32), 0);
+    mmio_w32(PLIC_THRESHOLD(context), 7);
+    mmio_w32(PLIC_PRIORITY(UART_SOURCE), 0);
+    csr_write(stvec, (u64)payload_trap_entry);
+
+    report("payload_loop_ext_irq_base", base);
+    report("payload_loop_ext_irq", with);
+    u64 extra = with > base ? with - base : 0;
+    report("ext_irq", (extra + N / 2) / N);
+}
+
 void payload_main(u64 hartid, u64 fdt)
 {
     const char *args = bootargs(fdt);
@@ -163,6 +241,9 @@ void payload_main(u64 hartid, u64 fdt)
         report("set_timer", per_op(timer, nop, N));
         sbi_call(SBI_EXT_TIME, 0, ~0UL, 0);
     }
+
+    if (wanted(args, "ext_irq"))
+        bench_ext_irq(hartid);
 
     puts_("BENCH: DONE\n");
     power_off(0);

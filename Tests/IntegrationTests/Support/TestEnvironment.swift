@@ -1,7 +1,15 @@
 import Foundation
+import Testing
 
 /// What the integration tests need from the machine, with the reason when
-/// something is missing. Nothing here skips: a missing piece fails the test.
+/// something is missing.
+///
+/// One switch decides whether they run at all: FIRMVISOR_IMAGE. Without it
+/// (a plain `swift test` on a fresh clone) every integration suite is skipped
+/// with `skipReason` (the `.enabled(if: TestEnvironment.canBoot, ...)` trait
+/// on each suite). With it (scripts/test exports it) they all run, and any
+/// missing piece (the image itself, QEMU, OpenSBI, U-Boot, a test firmware)
+/// fails the test with the reason: it never skips.
 enum TestEnvironment {
     struct Missing: Error, CustomStringConvertible {
         var description: String
@@ -12,6 +20,16 @@ enum TestEnvironment {
         out/firmvisor.elf and exports FIRMVISOR_IMAGE and FIRMVISOR_ROOT), or by hand: \
         scripts/build && FIRMVISOR_IMAGE=$PWD/out/firmvisor.elf swift test --filter IntegrationTests
         """
+
+    /// Whether the integration tests run: FIRMVISOR_IMAGE is set (to anything;
+    /// whether it exists is checked by the tests, which then fail).
+    static var canBoot: Bool {
+        guard let image = environment["FIRMVISOR_IMAGE"] else { return false }
+        return !image.isEmpty
+    }
+
+    /// Why they are skipped otherwise (one line in swift test's report).
+    static let skipReason: Comment = "FIRMVISOR_IMAGE is not set: run scripts/test"
 
     static let opensbiDirectory = "/usr/lib/riscv64-linux-gnu/opensbi/generic"
     /// The firmware the monitor runs deprivileged, as a raw position-independent binary.
