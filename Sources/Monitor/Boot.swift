@@ -53,22 +53,16 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     reserveMonitorMemory(fdt: fdt, tree: tree, platform: platform)
     let monitor = PlatformDescription.Region(base: Layout.monitorBase,
                                              size: Layout.firmwareEntry - Layout.monitorBase)
-    let layout = PMPLayout(monitor: monitor, platform: platform)
     machinePointer.initialize(to: Machine(
-        platform: platform, layout: layout, monitor: monitor,
+        platform: platform, monitor: monitor,
         hartTemplate: probeHart(), fabric: InterruptFabric(harts: harts, plicSources: platform.plicSources),
         offload: mmio_read32(UInt(BootOptions.address)) & BootOptions.noOffload == 0))
 
-    // The monitor owns the real CLINT and the PLIC's M contexts.
+    // The monitor owns the real CLINT. The real PLIC's M contexts are the
+    // firmware's (VirtualPLIC) and keep their reset state.
     var clint = Clint(bus: PhysicalBus(), base: platform.clint.base)
-    var plic = Plic(bus: PhysicalBus(), base: platform.plic.base)
     for hart in 0..<harts {
         clint.setMTimeCmp(hart: hart, VirtualCLINT.resetMTimeCmp)
-        let context = Plic<PhysicalBus>.machineContext(hart: hart)
-        plic.setThreshold(context: context, 0)
-        for word in 0..<((platform.plicSources + 32) / 32) {
-            plic.setEnableWord(context: context, word: word, 0)
-        }
     }
 
     var console = MonitorConsole(base: platform.uart.base)
@@ -132,10 +126,13 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
     let context = hartContext(hartid)
     context.initialize(to: HartContext(hart: VirtualHart(configuration: configuration), index: Int(hartid),
                                        clintBase: machine.pointee.platform.clint.base,
-                                       layout: machine.pointee.layout))
+                                       layout: PMPLayout(monitor: machine.pointee.monitor,
+                                                         platform: machine.pointee.platform,
+                                                         hart: Int(hartid))))
     csr_write_mideleg(context.pointee.hart.mideleg.rawValue)
     // The real hart starts in the firmware's world.
     context.pointee.installed = .payload
+    context.pointee.payloadPMPConfiguration = context.pointee.layout.payloadConfiguration(context.pointee.hart.pmp)
     context.pointee.installFirmwareWorld()
     context.pointee.refreshDeviceLines()
 

@@ -3,151 +3,160 @@ import CShim
 import Platform
 import VirtCore
 
-/// The firmware's loads and stores that the PMP turned away from the real
-/// CLINT, PLIC and test device, performed on the virtual devices.
+/// Loads, stores, AMOs and LR/SC that the PMP turned away from the real
+/// CLINT, PLIC and test device, performed as the host machine performs them
+/// (``HostDeviceAccess``): on the virtual CLINT, and on the real PLIC through
+/// the firmware's view of it (``VirtualPLIC``).
 extension HartContext {
-    /// Emulates `access` at `address`. Returns false when no device answers
-    /// (the monitor then injects the original access fault).
-    mutating func emulateDeviceAccess(_ access: MemoryAccess, isStore: Bool, address: UInt64,
-                                      registers: FrameRegisters) -> Bool {
-        let width = Int(access.width)
-        var regs = registers
-        let value = isStore ? regs.get(access.register) : 0
+    /// Performs the firmware's memory instruction `decoded` at `pc`, which
+    /// raised a load (`isStore == false`) or store/AMO access fault. Returns
+    /// the pc to continue at (past the instruction, or the firmware's trap
+    /// vector when the host raises a fault), or `nil` when no device answers
+    /// there (the caller then injects the original access fault).
+    mutating func emulateFirmwareDeviceAccess(_ decoded: DecodedInstruction, isStore: Bool, pc: UInt64,
+                                              registers: FrameRegisters) -> UInt64? {
+        guard let access = DeviceInstruction(decoded.instruction, registers: registers),
+              access.isStore == isStore else { return nil }
+        let platform = machinePointer.pointee.platform
+        let address = access.address
+        let width = UInt64(access.width)
+        let outcome: DeviceAccessOutcome
+        if platform.clint.contains(address, width: width) {
+            outcome = performOnCLINT(access, offset: address - platform.clint.base)
+        } else if platform.plic.contains(address, width: width) {
+            outcome = performOnPLIC(access, offset: address - platform.plic.base)
+        } else if platform.testDevice.size > 0, platform.testDevice.contains(address, width: width) {
+            return performOnTestDevice(access, address: address, next: pc &+ decoded.length, registers: registers)
+        } else {
+            return nil
+        }
+        return complete(access, outcome, address: address, next: pc &+ decoded.length, pc: pc, registers: registers)
+    }
+
+    /// Writes an access's result to its destination register, or injects the
+    /// fault the host raised (`mtval` = `faultAddress`).
+    mutating func complete(_ access: DeviceInstruction, _ outcome: DeviceAccessOutcome, address faultAddress: UInt64,
+                           next: UInt64, pc: UInt64, registers: FrameRegisters) -> UInt64 {
+        statistics.deviceEmulations &+= 1
+        refreshDeviceLines()
+        switch outcome {
+        case .completed(let value):
+            if case .store = access.operation { return next }
+            var regs = registers
+            regs.set(access.rd, value)
+            return next
+        case .exception(let exception):
+            return injectException(code: exception.rawValue, value: faultAddress, pc: pc)
+        }
+    }
+
+    /// One guest instruction on the virtual CLINT, then its physical
+    /// consequences (doorbells, the real comparator).
+    mutating func performOnCLINT(_ access: DeviceInstruction, offset: UInt64) -> DeviceAccessOutcome {
         let me = index
         let time = csr_read_time()
         var actions = PhysicalActions()
-        var powerOff = false
-        let result: DeviceAccessResult = withMachine { m in
-            let p = m.platform
-            if p.clint.contains(address, width: UInt64(width)) {
-                return m.fabric.clintAccess(hart: me, offset: address - p.clint.base, width: width,
-                                            isStore: isStore, value: value, time: time, actions: &actions)
-            }
-            if p.plic.contains(address, width: UInt64(width)) {
-                let r = m.fabric.plicAccess(hart: me, offset: address - p.plic.base, width: width,
-                                            isStore: isStore, value: value, actions: &actions)
-                HartContext.perform(actions, machine: &m)
-                return r
-            }
-            if p.testDevice.size > 0 && p.testDevice.contains(address, width: UInt64(width))
-                && (width == 2 || width == 4) && address & UInt64(width - 1) == 0 {
-                // A store is a power-off or reset request: the summary goes first.
-                powerOff = isStore
-                return .passthrough(orBits: 0)
-            }
-            return .fault
+        var reservation = deviceReservation
+        let outcome = withMachine { m in
+            m.fabric.clintAccess(hart: me, operation: access.operation, offset: offset, value: access.value,
+                                 time: time, reservation: &reservation, actions: &actions)
         }
+        deviceReservation = reservation
+        perform(actions)
+        return outcome
+    }
+
+    /// One guest instruction on the real PLIC, under the machine lock (the
+    /// PLIC's registers are shared by every hart, and an `enable` store is
+    /// followed by a re-evaluation store that must not interleave).
+    mutating func performOnPLIC(_ access: DeviceInstruction, offset: UInt64) -> DeviceAccessOutcome {
+        var reservation = deviceReservation
+        let outcome = withMachine { m in
+            var port = m.plicRegisters
+            return HostDeviceAccess.perform(access.operation, offset: offset, value: access.value,
+                                            reservation: &reservation, on: &port)
+        }
+        deviceReservation = reservation
+        return outcome
+    }
+
+    /// The test device (`sifive_test`, 16- and 32-bit accesses): a store is a
+    /// power-off or reset request, so the summary is printed first.
+    mutating func performOnTestDevice(_ access: DeviceInstruction, address: UInt64, next: UInt64,
+                                      registers: FrameRegisters) -> UInt64? {
+        var regs = registers
+        switch access.operation {
+        case .store(let width) where (width == 2 || width == 4) && address & UInt64(width - 1) == 0:
+            statistics.deviceEmulations &+= 1
+            HartContext.printSummary()
+            if width == 2 {
+                mmio_write16(UInt(address), UInt16(truncatingIfNeeded: access.value))
+            } else {
+                mmio_write32(UInt(address), UInt32(truncatingIfNeeded: access.value))
+            }
+        case .load(let width, let signExtends) where (width == 2 || width == 4) && address & UInt64(width - 1) == 0:
+            statistics.deviceEmulations &+= 1
+            let v = width == 2 ? UInt64(mmio_read16(UInt(address))) : UInt64(mmio_read32(UInt(address)))
+            regs.set(access.rd, HostDeviceAccess.extend(v, width: width, signExtends: signExtends))
+        default:
+            return nil
+        }
+        return next
+    }
+
+    /// The real-CLINT half of ``PhysicalActions``.
+    mutating func perform(_ actions: PhysicalActions) {
         if actions.timerHart >= 0 {
             var clint = Clint(bus: PhysicalBus(), base: clintBase)
             clint.setMTimeCmp(hart: actions.timerHart, actions.deadline)
         }
-        switch result {
-        case .fault:
-            return false
-        case .loaded(let v):
-            regs.set(access.register, HartContext.extend(v, access))
-        case .stored:
-            break
-        case .passthrough(let bits):
-            if powerOff { HartContext.printSummary() }
-            if isStore {
-                if width == 2 {
-                    mmio_write16(UInt(address), UInt16(truncatingIfNeeded: value))
-                } else {
-                    mmio_write32(UInt(address), UInt32(truncatingIfNeeded: value))
-                }
-            } else {
-                let v = width == 2 ? UInt32(mmio_read16(UInt(address))) : mmio_read32(UInt(address))
-                regs.set(access.register, HartContext.extend(UInt64(v | bits), access))
-            }
-        }
-        statistics.deviceEmulations &+= 1
         if actions.mtimeWriteIgnored {
-            reportOnce(.mtimeWrite, "mtime write ignored: the real clock is shared with the payload", value: value)
+            reportOnce(.mtimeWrite, "mtime write ignored: the real clock is shared with the payload", value: 0)
         }
-        ringDoorbells(actions.doorbells, except: me, clintBase: clintBase)
-        refreshDeviceLines()
-        return true
-    }
-
-    /// The real-PLIC half of ``PhysicalActions`` (under the machine lock).
-    static func perform(_ actions: PhysicalActions, machine m: inout Machine) {
-        var plic = m.realPlic
-        if actions.completeSource != 0 {
-            plic.complete(context: Plic<PhysicalBus>.machineContext(hart: actions.completeHart),
-                          source: UInt32(actions.completeSource))
-        }
-        if actions.mirrorEnablesHart >= 0 {
-            let hart = actions.mirrorEnablesHart
-            for word in 0..<m.fabric.plic.words {
-                plic.setEnableWord(context: Plic<PhysicalBus>.machineContext(hart: hart), word: word,
-                                   m.fabric.plic.enables(hart: hart, word: word))
-            }
-        }
+        ringDoorbells(actions.doorbells, except: index, clintBase: clintBase)
     }
 
     /// Sign- or zero-extends a loaded value to 64 bits.
     static func extend(_ value: UInt64, _ access: MemoryAccess) -> UInt64 {
-        switch (access.width, access.signExtends) {
-        case (1, true): return UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: value)))
-        case (2, true): return UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: value)))
-        case (4, true): return UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: value)))
-        case (1, false): return value & 0xFF
-        case (2, false): return value & 0xFFFF
-        case (4, false): return value & 0xFFFF_FFFF
-        default: return value
-        }
+        HostDeviceAccess.extend(value, width: Int(access.width), signExtends: access.signExtends)
     }
 
-    /// Re-reads this hart's virtual device lines into `mip` (MSIP, MTIP, MEIP).
+    /// Re-reads this hart's M-level lines into `mip`: MSIP and MTIP from the
+    /// virtual CLINT, MEIP from the real PLIC's M context (the real
+    /// `mip.MEIP`: the real M context holds the firmware's own state).
     mutating func refreshDeviceLines() {
         let me = index
         let time = csr_read_time()
         let (lines, deadline) = withMachine { ($0.fabric.lines(hart: me, time: time), $0.fabric.clint.mtimecmp(hart: me)) }
-        hart.mipDevices = lines
+        var bits = lines
+        if csr_read_mip() & InterruptBits.meip.rawValue != 0 { bits.insert(.meip) }
+        hart.mipDevices = bits
         timerDeadline = deadline
     }
 
-    /// MTIP alone, which moves with time rather than with device accesses:
-    /// compared against this hart's copy of its deadline, which every change
-    /// of `mtimecmp[me]` refreshes (locally, or through the doorbell when
-    /// another hart wrote it), so the trap path takes no lock.
-    mutating func refreshTimerLine() {
+    /// The lines that move without a device access of this hart: MTIP with
+    /// time, compared against this hart's copy of its deadline (which every
+    /// change of `mtimecmp[me]` refreshes, locally or through the doorbell),
+    /// and MEIP with the real PLIC (a source rising or falling, another
+    /// hart's or the payload's claim). No lock on the trap path.
+    @inline(__always)
+    mutating func refreshLiveLines() {
         var lines = hart.mipDevices
         if csr_read_time() >= timerDeadline { lines.insert(.mtip) } else { lines.remove(.mtip) }
+        if csr_read_mip() & InterruptBits.meip.rawValue != 0 { lines.insert(.meip) } else { lines.remove(.meip) }
         hart.mipDevices = lines
     }
 
     /// Handles a real interrupt: the doorbell (MSI), the timer (MTI) or the
-    /// PLIC's M context (MEI). Afterwards the virtual lines are up to date and
-    /// the real source is silent.
+    /// PLIC's M context (MEI). Afterwards the virtual lines are up to date;
+    /// the recorded MTIP and MEIP mask their real enables
+    /// (``VirtualHart/physicalInterruptEnables(for:)``), so nothing storms.
     mutating func acknowledgePhysicalInterrupts(pending: InterruptBits) {
-        let me = index
         if pending.contains(.msip) {
             // Clear the doorbell before reading the state it announces.
-            mmio_write32(UInt(clintBase + 4 * UInt64(me)), 0)
+            mmio_write32(UInt(clintBase + 4 * UInt64(index)), 0)
             cpu_fence()
             serveMailbox()
-        }
-        if pending.contains(.meip) {
-            let doorbells: UInt32 = withMachine { m in
-                var plic = m.realPlic
-                let context = Plic<PhysicalBus>.machineContext(hart: me)
-                var changed: UInt32 = 0
-                // Claim everything the real context offers: each claim
-                // silences its source until the firmware completes it.
-                for _ in 0..<VirtualPLIC.maximumSources {
-                    let source = plic.claim(context: context)
-                    if source == 0 { break }
-                    if Int(source) <= m.fabric.plic.sources {
-                        changed |= m.fabric.claimed(source: Int(source), byHart: me)
-                    } else {
-                        plic.complete(context: context, source: source)
-                    }
-                }
-                return changed
-            }
-            ringDoorbells(doorbells, except: me, clintBase: clintBase)
         }
         refreshDeviceLines()
     }

@@ -21,8 +21,15 @@ struct HartContext {
     var entryStatus: UInt64 = 0
     /// The firmware world's PMP currently makes data accesses trap (MPRV).
     var mprvInstalled = false
+    /// `pmpcfg0`/`pmpcfg2` of the payload's world
+    /// (``PMPLayout/payloadConfiguration(_:)``), recomputed when the
+    /// firmware's PMP changes rather than on every world switch.
+    var payloadPMPConfiguration: (UInt64, UInt64) = (0, 0)
     /// This hart's `mtimecmp` in the virtual CLINT, cached for the trap path.
     var timerDeadline: UInt64 = VirtualCLINT.resetMTimeCmp
+    /// The hart's load reservation on a device (an emulated `lr`): the real
+    /// hart keeps one reservation, whichever world made it.
+    var deviceReservation = DeviceReservation()
 
     init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout) {
         self.hart = hart

@@ -9,7 +9,6 @@ import VirtCore
 /// written once by the cold-boot hart before it publishes ``ready``.
 struct Machine {
     var platform: PlatformDescription
-    var layout: PMPLayout
     var monitor: PlatformDescription.Region
     /// The configuration every hart shares, `hartID` aside.
     var hartTemplate: HartConfiguration
@@ -18,7 +17,11 @@ struct Machine {
     /// Serve the payload's hot SBI calls in the monitor (see Offload.swift).
     var offload: Bool
 
-    var realPlic: Plic<PhysicalBus> { Plic(bus: PhysicalBus(), base: platform.plic.base) }
+    /// The real PLIC as a trapped guest access reaches it.
+    var plicRegisters: PLICRegisters<PhysicalBus> {
+        PLICRegisters(plic: Plic(bus: PhysicalBus(), base: platform.plic.base), view: fabric.plic,
+                      size: platform.plic.size)
+    }
 }
 
 /// Set by the cold-boot hart once ``Machine`` is initialised (plain .bss word).

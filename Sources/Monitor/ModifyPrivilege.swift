@@ -87,11 +87,18 @@ extension HartContext {
     /// the virtual hart while the firmware runs).
     mutating func installPayloadTranslation() {
         csr_write_satp(hart.satp)
-        installPMP(configuration: layout.payloadConfiguration(hart.pmp), catchAll: 0)
+        installPMP(configuration: payloadPMPConfiguration, catchAll: 0)
     }
 
     mutating func restoreFirmwareTranslation() {
         csr_write_satp(0)
+        installFirmwarePMP()
+    }
+
+    /// The firmware wrote a PMP CSR: its locked entries bind it at once, and
+    /// the payload's access to its PLIC S-context page follows its entries.
+    mutating func firmwarePMPChanged() {
+        payloadPMPConfiguration = layout.payloadConfiguration(hart.pmp)
         installFirmwarePMP()
     }
 
@@ -115,17 +122,17 @@ extension HartContext {
         csr_write_pmpaddr1(w.1)
         csr_write_pmpaddr2(w.2)
         csr_write_pmpaddr3(w.3)
-        csr_write_pmpaddr4(0)
-        csr_write_pmpaddr5(p.readAddress(0))
-        csr_write_pmpaddr6(p.readAddress(1))
-        csr_write_pmpaddr7(p.readAddress(2))
-        csr_write_pmpaddr8(p.readAddress(3))
-        csr_write_pmpaddr9(p.readAddress(4))
-        csr_write_pmpaddr10(p.readAddress(5))
-        csr_write_pmpaddr11(p.readAddress(6))
-        csr_write_pmpaddr12(p.readAddress(7))
-        csr_write_pmpaddr13(p.readAddress(8))
-        csr_write_pmpaddr14(p.readAddress(9))
+        csr_write_pmpaddr4(w.4)
+        csr_write_pmpaddr5(0)
+        csr_write_pmpaddr6(p.readAddress(0))
+        csr_write_pmpaddr7(p.readAddress(1))
+        csr_write_pmpaddr8(p.readAddress(2))
+        csr_write_pmpaddr9(p.readAddress(3))
+        csr_write_pmpaddr10(p.readAddress(4))
+        csr_write_pmpaddr11(p.readAddress(5))
+        csr_write_pmpaddr12(p.readAddress(6))
+        csr_write_pmpaddr13(p.readAddress(7))
+        csr_write_pmpaddr14(p.readAddress(8))
         csr_write_pmpaddr15(catchAll)
         csr_write_pmpcfg2(configuration.1)
         csr_write_pmpcfg0(configuration.0)

@@ -38,11 +38,8 @@ extension HartContext {
             csr_write_stimecmp(deadline)
         } else {
             let me = index
-            var actions = PhysicalActions()
-            let time = csr_read_time()
             _ = withMachine { m in
-                m.fabric.clintAccess(hart: me, offset: VirtualCLINT.mtimecmpOffset + 8 * UInt64(me), width: 8,
-                                     isStore: true, value: deadline, time: time, actions: &actions)
+                m.fabric.clint.write(offset: VirtualCLINT.mtimecmpOffset + 8 * UInt64(me), width: 8, value: deadline)
             }
             var clint = Clint(bus: PhysicalBus(), base: clintBase)
             clint.setMTimeCmp(hart: me, deadline)

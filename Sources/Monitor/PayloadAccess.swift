@@ -22,20 +22,31 @@ struct GuestMemory: PhysicalMemoryReader {
 }
 
 extension HartContext {
-    /// A payload load or store that the PMP refused because it targets the
-    /// test device (power-off and reset): natively the payload may use it
-    /// (U-Boot's `poweroff` does), so the monitor performs it, printing its
-    /// summary before a store ends the machine. Returns the pc after the
-    /// instruction, or `nil` when the access was not to the test device and
-    /// is the firmware's to handle.
+    /// A payload memory instruction that the monitor's PMP walls refused
+    /// although the payload may reach the device natively:
+    ///
+    /// - the PLIC, outside this hart's own S-context page (or inside it,
+    ///   while the firmware's PMP does not open the whole page), and the
+    ///   CLINT: checked against the firmware's PMP exactly as the hardware
+    ///   would check it, then performed as the host performs it, on the real
+    ///   PLIC (so the payload's accesses to M-context registers act on the
+    ///   firmware's state as natively) or on the firmware's virtual CLINT;
+    /// - the test device (power-off and reset; U-Boot's `poweroff` uses it),
+    ///   printing the summary before a store ends the machine.
+    ///
+    /// Returns the pc after the instruction (or the trap vector of a fault the
+    /// host raises), or `nil` when the access is the firmware's to handle as
+    /// the access fault it is (another address, or the firmware's PMP denies
+    /// it).
     mutating func emulatePayloadDeviceAccess(code: UInt64, pc: UInt64, address: UInt64,
                                              registers: FrameRegisters) -> UInt64? {
+        // A VS-mode guest's addresses are guest-physical after its own
+        // translation: not emulated here (the firmware gets the fault).
+        if hart.configuration.hasHypervisor && entryStatus & MStatus.mpv.rawValue != 0 { return nil }
         let (platform, monitor) = withMachine { ($0.platform, $0.monitor) }
-        guard platform.testDevice.size > 0 else { return nil }
         var memory = GuestMemory(memory: platform.memory, monitor: monitor)
         let satp = csr_read_satp()
         guard let data = PageTableWalk.translate(address, satp: satp, memory: &memory),
-              platform.testDevice.contains(data, width: 2),
               let low = PageTableWalk.translate(pc, satp: satp, memory: &memory),
               let first = memory.read16(low) else { return nil }
         var bits = first
@@ -45,27 +56,36 @@ extension HartContext {
             bits |= second << 16
         }
         let decoded = Decoder.decode(bits)
-        var regs = registers
-        switch decoded.instruction {
-        case .store(let access) where code == Exception.storeAccessFault.rawValue
-                && (access.width == 2 || access.width == 4) && data & UInt64(access.width - 1) == 0:
-            statistics.deviceEmulations &+= 1
-            HartContext.printSummary()
-            let value = regs.get(access.register)
-            if access.width == 2 {
-                mmio_write16(UInt(data), UInt16(truncatingIfNeeded: value))
-            } else {
-                mmio_write32(UInt(data), UInt32(truncatingIfNeeded: value))
+        guard let access = DeviceInstruction(decoded.instruction, registers: registers),
+              access.isStore == (code == Exception.storeAccessFault.rawValue) else { return nil }
+        let width = UInt64(access.width)
+        let next = pc &+ decoded.length
+        let onPLIC = platform.plic.contains(data, width: width)
+        if onPLIC || platform.clint.contains(data, width: width) {
+            guard hart.pmp.permitsLowerPrivilege(address: data, size: width, needs: access.permissions) else {
+                return nil
             }
-        case .load(let access) where code == Exception.loadAccessFault.rawValue
-                && (access.width == 2 || access.width == 4) && data & UInt64(access.width - 1) == 0:
-            statistics.deviceEmulations &+= 1
-            let v = access.width == 2 ? UInt32(mmio_read16(UInt(data))) : mmio_read32(UInt(data))
-            regs.set(access.register, HartContext.extend(UInt64(v), access))
-        default:
-            return nil
+            let outcome = onPLIC
+                ? performOnPLIC(access, offset: data - platform.plic.base)
+                : performOnCLINT(access, offset: data - platform.clint.base)
+            return complete(access, outcome, address: address, next: next, pc: pc, registers: registers)
         }
-        return pc &+ decoded.length
+        if platform.testDevice.size > 0, platform.testDevice.contains(data, width: 2) {
+            return performOnTestDevice(access, address: data, next: next, registers: registers)
+        }
+        return nil
+    }
+}
+
+extension DeviceInstruction {
+    /// The PMP permissions the access needs: R for a load or `lr`, W for a
+    /// store or `sc`, both for an AMO.
+    var permissions: UInt8 {
+        switch operation {
+        case .load, .atomic(.loadReserved, _): return PMPFile.Bits.read
+        case .store, .atomic(.storeConditional, _): return PMPFile.Bits.write
+        case .atomic: return PMPFile.Bits.read | PMPFile.Bits.write
+        }
     }
 }
 #endif

@@ -55,9 +55,10 @@ extension HartContext {
     mutating func handleTrap(registers: FrameRegisters, mcause: UInt64, mepc: UInt64, mstatus: UInt64) {
         entryStatus = mstatus
         absorbNativeState(physicalStatus: mstatus)
-        // MTIP follows mtime between traps: a mip read must see a deadline
-        // that passed since the last one (ACLINT: pending while mtime >= mtimecmp).
-        refreshTimerLine()
+        // MTIP follows mtime and MEIP the real PLIC between traps: a mip read
+        // must see a deadline that passed or a source that rose or was
+        // claimed since the last trap.
+        refreshLiveLines()
         var pc = mepc
         let code = mcause & 0xFF
         if mcause >> 63 == 1 {
@@ -78,7 +79,7 @@ extension HartContext {
                let next = emulatePayloadDeviceAccess(code: code, pc: mepc, address: value, registers: registers) {
                 pc = next
             } else {
-                pc = hart.takeException(code: code, value: value, pc: mepc)
+                pc = injectException(code: code, value: value, pc: mepc)
             }
         }
         resume(at: pc)
@@ -96,8 +97,7 @@ extension HartContext {
             let bits = HartContext.fetchInstruction(at: pc)
             let result = hart.execute(bits, pc: pc, registers: &regs, environment: &env)
             if bits & 0x7F == 0x73, (0x3A0...0x3EF).contains(bits >> 20), hart.mode == .machine {
-                // A PMP CSR: the firmware's locked entries bind it at once.
-                installFirmwarePMP()
+                firmwarePMPChanged()
             }
             switch result {
             case .resume(let next):
@@ -135,17 +135,8 @@ extension HartContext {
                     return hart.takeException(code: code, value: value, pc: pc)
                 }
             }
-            switch decoded.instruction {
-            case .load(let access) where !isStore:
-                if emulateDeviceAccess(access, isStore: false, address: value, registers: registers) {
-                    return pc &+ decoded.length
-                }
-            case .store(let access) where isStore:
-                if emulateDeviceAccess(access, isStore: true, address: value, registers: registers) {
-                    return pc &+ decoded.length
-                }
-            default:
-                break
+            if let next = emulateFirmwareDeviceAccess(decoded, isStore: isStore, pc: pc, registers: registers) {
+                return next
             }
             return hart.takeException(code: code, value: value, pc: pc)
         default:
@@ -196,7 +187,7 @@ extension HartContext {
     /// changed, and programs the real CSRs for the return.
     mutating func resume(at target: UInt64) {
         var pc = target
-        refreshTimerLine()
+        refreshLiveLines()
         if let interrupt = hart.pendingMachineInterrupt {
             statistics.injectedInterrupts[Int(interrupt.rawValue & 15)] &+= 1
             pc = hart.takeTrap(.interrupt(interrupt), value: 0, pc: pc)

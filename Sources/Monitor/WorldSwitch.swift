@@ -15,6 +15,27 @@ extension HartContext {
     /// MXR) plus FS/VS, which the hardware marks dirty in either world.
     static let nativeStatusFields: UInt64 =
         MStatus([.sie, .spie, .spp, .sum, .mxr, .fs, .vs]).rawValue
+    /// Exceptions the real `medeleg` never delegates in the payload's world:
+    /// load and store/AMO access faults.
+    static let monitoredExceptions: UInt64 =
+        1 << Exception.loadAccessFault.rawValue | 1 << Exception.storeAccessFault.rawValue
+
+    /// Takes exception `code` raised at `pc` in the current virtual mode
+    /// where the hardware would: into virtual M-mode, or, when the firmware
+    /// delegated it and the payload's world is installed, straight into the
+    /// payload's live S-level trap CSRs (the virtual copies are stale there).
+    /// Returns the pc to continue at.
+    mutating func injectException(code: UInt64, value: UInt64, pc: UInt64) -> UInt64 {
+        guard installed == .payload, hart.mode != .machine, code < 64, (hart.medeleg >> code) & 1 == 1 else {
+            return hart.takeException(code: code, value: value, pc: pc)
+        }
+        _ = hart.takeSupervisorTrap(code: code, value: value, pc: pc)
+        csr_write_sepc(hart.sepc)
+        csr_write_scause(hart.scause)
+        csr_write_stval(hart.stval)
+        return csr_read_stvec() & ~UInt64(3)
+    }
+
     /// Fields the firmware's own execution can change natively: FS/VS.
     static let firmwareStatusFields: UInt64 = MStatus([.fs, .vs]).rawValue
 
@@ -80,7 +101,10 @@ extension HartContext {
         csr_write_senvcfg(hart.senvcfg)
         csr_write_menvcfg(hart.menvcfg)
         if hart.configuration.hasSstc { csr_write_stimecmp(hart.stimecmp) }
-        csr_write_medeleg(hart.medeleg)
+        // Access faults always reach the monitor, which performs the
+        // payload's device accesses (PayloadAccess.swift) and forwards the
+        // rest where the firmware's medeleg sends them (injectException).
+        csr_write_medeleg(hart.medeleg & ~HartContext.monitoredExceptions)
         // Software-writable pending bits: SSIP, STIP (ignored by the hardware
         // while stimecmp drives it), the SEIP latch, LCOFIP.
         let software = hart.masks.mipWritable.subtracting(.vssip)

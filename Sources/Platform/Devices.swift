@@ -68,6 +68,16 @@ public struct Plic<Bus: MMIOBus> {
     @inlinable public mutating func complete(context: Int, source: UInt32) {
         bus.store32(base + 0x20_0004 + 0x1000 * UInt64(context), source)
     }
+
+    /// The 32-bit register at `offset` from the base.
+    @inlinable public mutating func load(offset: UInt64) -> UInt32 {
+        bus.load32(base + offset)
+    }
+
+    /// Stores the 32-bit register at `offset` from the base.
+    @inlinable public mutating func store(offset: UInt64, _ value: UInt32) {
+        bus.store32(base + offset, value)
+    }
 }
 
 /// A 16550-compatible UART, polled transmit only: the monitor's console.

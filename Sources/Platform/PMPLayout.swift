@@ -1,7 +1,7 @@
 import VirtCore
 
 /// The monitor's own PMP entries and where the firmware's virtual entries go
-/// (privileged specification, "Physical Memory Protection").
+/// (privileged specification, "Physical Memory Protection"), for one hart.
 ///
 /// Entries are matched lowest first, so the monitor's walls come first:
 ///
@@ -9,11 +9,17 @@ import VirtCore
 /// |---|---|---|
 /// | 0 | monitor image: no access | monitor image: no access |
 /// | 1 | CLINT: no access (emulated) | CLINT: no access |
-/// | 2 | PLIC: no access (emulated) | PLIC: read/write |
-/// | 3 | test device: no access (emulated) | test device: no access (emulated) |
-/// | 4 | OFF, address 0 (the floor of a TOR entry 5) | the same |
-/// | 5…14 | the firmware's *locked* virtual entries 0…9 (a locked entry binds M-mode too); unlocked ones OFF | the firmware's virtual entries 0…9 |
+/// | 2 | this hart's PLIC S-context page: no access (emulated) | read/write when the firmware's PMP grants the payload read/write on the whole page, else no access (emulated) |
+/// | 3 | PLIC: no access (emulated) | PLIC: no access (emulated, checked against the firmware's PMP) |
+/// | 4 | test device: no access (emulated) | test device: no access (emulated) |
+/// | 5 | OFF, address 0 (the floor of a TOR entry 6) | the same |
+/// | 6…14 | the firmware's *locked* virtual entries 0…8 (a locked entry binds M-mode too); unlocked ones OFF | the firmware's virtual entries 0…8 |
 /// | 15 | everything else: RWX (execute-only while the firmware's MPRV is in effect) | OFF |
+///
+/// Entry 2 keeps the payload's interrupt hot path (claim and complete in its
+/// own S context) free of traps; every other PLIC access of either world
+/// traps and is performed by the monitor (``PLICRegisters``). PMP is per
+/// hart, so each hart opens only its own page.
 ///
 /// No physical entry is ever locked, so the monitor itself (real M-mode) is
 /// never constrained by them; the firmware's lock bits are kept virtually and
@@ -21,19 +27,27 @@ import VirtCore
 public struct PMPLayout: Sendable {
     /// Physical entries on QEMU `virt`.
     public static let physicalEntries = 16
+    /// The physical entry of the TOR floor, below the first virtual one.
+    public static let floorEntry = 5
     /// The first physical entry that carries a virtual one.
-    public static let firstVirtualEntry = 5
+    public static let firstVirtualEntry = 6
     /// The last physical entry: the firmware's catch-all.
     public static let catchAllEntry = 15
     /// How many entries the firmware sees.
     public static let virtualEntries = catchAllEntry - firstVirtualEntry
 
-    /// `pmpaddr` of the monitor's walls, entries 0…3 (monitor, CLINT, PLIC, test device).
-    public var wallAddresses: (UInt64, UInt64, UInt64, UInt64)
-    /// `pmpcfg0` bytes 0…3 in the firmware world: every wall denies.
+    /// `pmpaddr` of the monitor's walls, entries 0…4 (monitor, CLINT, this
+    /// hart's PLIC S-context page, PLIC, test device).
+    public var wallAddresses: (UInt64, UInt64, UInt64, UInt64, UInt64)
+    /// `pmpcfg0` bytes 0…4 in the firmware world: every wall denies.
     public var firmwareWalls: UInt64
-    /// `pmpcfg0` bytes 0…3 in the payload world: the PLIC is open.
+    /// `pmpcfg0` bytes 0…4 in the payload world when the firmware's PMP
+    /// grants the payload this hart's S-context page: that page is open.
     public var payloadWalls: UInt64
+    /// The same when it does not: every wall denies.
+    public var closedPayloadWalls: UInt64
+    /// This hart's PLIC S-context `threshold`/`claim` page.
+    public let supervisorPage: PlatformDescription.Region
 
     /// `A = NAPOT`, in a configuration byte.
     public static let napot: UInt8 = 3 << 3
@@ -56,10 +70,15 @@ public struct PMPLayout: Sendable {
     /// `pmpaddr` of a NAPOT entry covering the whole 56-bit physical address space.
     public static let everything: UInt64 = (1 << 54) - 1
 
-    public init(monitor: PlatformDescription.Region, platform: PlatformDescription) {
+    /// The layout of hart `hart` (its PLIC S context is `2 * hart + 1`).
+    public init(monitor: PlatformDescription.Region, platform: PlatformDescription, hart: Int = 0) {
+        supervisorPage = PlatformDescription.Region(
+            base: platform.plic.base + VirtualPLIC.thresholdOffset(context: VirtualPLIC.supervisorContext(hart: hart)),
+            size: VirtualPLIC.contextStride)
         wallAddresses = (
             PMPLayout.napotAddress(base: monitor.base, size: monitor.size),
             PMPLayout.napotAddress(base: platform.clint.base, size: platform.clint.size),
+            PMPLayout.napotAddress(base: supervisorPage.base, size: supervisorPage.size),
             PMPLayout.napotAddress(base: platform.plic.base, size: platform.plic.size),
             platform.testDevice.size > 0
                 ? PMPLayout.napotAddress(base: platform.testDevice.base, size: platform.testDevice.size)
@@ -67,8 +86,17 @@ public struct PMPLayout: Sendable {
         )
         let deny = UInt64(PMPLayout.napot)
         let readWrite = UInt64(PMPLayout.napot | PMPLayout.read | PMPLayout.write)
-        firmwareWalls = deny | deny << 8 | deny << 16 | deny << 24
-        payloadWalls = deny | deny << 8 | readWrite << 16 | deny << 24
+        firmwareWalls = deny | deny << 8 | deny << 16 | deny << 24 | deny << 32
+        closedPayloadWalls = firmwareWalls
+        payloadWalls = deny | deny << 8 | readWrite << 16 | deny << 24 | deny << 32
+    }
+
+    /// Whether the firmware's PMP grants the payload read and write access to
+    /// the whole of this hart's PLIC S-context page, as the page's native
+    /// access would need.
+    public func opensSupervisorPage(_ pmp: PMPFile) -> Bool {
+        pmp.permitsLowerPrivilege(address: supervisorPage.base, size: supervisorPage.size,
+                                  needs: PMPFile.Bits.read | PMPFile.Bits.write)
     }
 
     /// The physical `pmpcfg0` and `pmpcfg2` for the firmware world: the
@@ -81,18 +109,22 @@ public struct PMPLayout: Sendable {
 
     /// The physical `pmpcfg0` and `pmpcfg2` for the payload world: the walls
     /// and every virtual entry.
+    /// Entry 2 is open when the firmware's PMP grants the payload its page
+    /// (``opensSupervisorPage(_:)``). A monitor computes this when the
+    /// firmware's PMP changes, not on every world switch.
     public func payloadConfiguration(_ pmp: PMPFile) -> (UInt64, UInt64) {
         let (v0, v2) = PMPLayout.shifted(pmp)
-        return (payloadWalls | PMPLayout.dropLock(v0), PMPLayout.dropLock(v2))
+        let walls = opensSupervisorPage(pmp) ? payloadWalls : closedPayloadWalls
+        return (walls | PMPLayout.dropLock(v0), PMPLayout.dropLock(v2))
     }
 
     /// The virtual configuration bytes at their physical places: virtual
-    /// 0…2 in `pmpcfg0` bytes 5…7, virtual 3…9 in `pmpcfg2` bytes 0…6.
+    /// 0…1 in `pmpcfg0` bytes 6…7, virtual 2…8 in `pmpcfg2` bytes 0…6.
     static func shifted(_ pmp: PMPFile) -> (UInt64, UInt64) {
         let w0 = pmp.readConfiguration(register: 0)
         let w2 = pmp.readConfiguration(register: 2)
-        let low = w0 << 40
-        let high = ((w0 >> 24) | (w2 << 40)) & 0x00FF_FFFF_FFFF_FFFF
+        let low = w0 << 48
+        let high = ((w0 >> 16) | (w2 << 48)) & 0x00FF_FFFF_FFFF_FFFF
         return (low, high)
     }
 

@@ -167,13 +167,35 @@ enum CLINTMap {
 /// Where a firmware load or store goes.
 enum Device: Equatable { case clint, plic }
 
+/// The real PLIC as the monitor reaches it for a trapped access: the view's
+/// routing (as `Platform.PLICRegisters`) over a ``SpecPLIC``, whose lines are
+/// combinational, so the re-evaluation store has nothing to do.
+struct SpecPLICPort: DeviceRegisters {
+    var plic: SpecPLIC
+    let view: VirtualPLIC
+
+    func accepts(offset: UInt64, width: Int) -> Bool {
+        width == 4 && offset & 3 == 0 && offset < VirtualPLIC.size
+    }
+
+    mutating func load(offset: UInt64, width: Int) -> UInt64 {
+        view.route(view.decode(offset: offset), isStore: false) == .none ? 0 : UInt64(plic.read(offset: offset) ?? 0)
+    }
+
+    mutating func store(offset: UInt64, width: Int, value: UInt64) {
+        guard view.route(view.decode(offset: offset), isStore: true) != .none else { return }
+        plic.write(offset: offset, value: UInt32(truncatingIfNeeded: value))
+    }
+}
+
 // MARK: - The machine under the monitor
 
 /// The monitor's view of a machine of 1-8 harts, driven exactly as
 /// `Sources/Monitor` drives it: one ``VirtualHart`` per hart and one
 /// ``InterruptFabric``, above a simulated real machine (real `msip`, which is
 /// the monitor's doorbell, real `mtimecmp`, real `mie`, and a ``SpecPLIC``
-/// whose M contexts the monitor owns with threshold 0).
+/// whose M contexts hold the firmware's own state: the monitor performs the
+/// firmware's PLIC accesses on it and never claims by itself).
 ///
 /// Every operation runs to quiescence: afterwards every hart whose real
 /// `mip & mie` was non-zero has taken its real trap (the monitor never runs
@@ -194,6 +216,8 @@ struct VirtualizationRig {
     var realPLIC: SpecPLIC
     var time: UInt64
     var env = FakeEnvironment()
+    /// Each hart's device reservation (`deviceReservation`).
+    var reservations: [DeviceReservation]
 
     /// Interrupts the monitor injected, per hart, in order.
     var injected: [[Interrupt]]
@@ -223,6 +247,7 @@ struct VirtualizationRig {
         realPLIC = SpecPLIC(sources: sources, harts: count)
         injected = Array(repeating: [], count: count)
         realTraps = Array(repeating: 0, count: count)
+        reservations = Array(repeating: DeviceReservation(), count: count)
         self.time = time
     }
 
@@ -246,22 +271,26 @@ struct VirtualizationRig {
 
     // MARK: The monitor (TrapHandler.swift, DeviceEmulation.swift)
 
-    /// `refreshDeviceLines`: MSIP, MTIP and MEIP from the fabric.
+    /// `refreshDeviceLines`: MSIP and MTIP from the fabric, MEIP from the
+    /// real `mip` (the real M context's line).
     mutating func refreshDeviceLines(_ h: Int) {
-        harts[h].mipDevices = fabric.lines(hart: h, time: time)
+        var lines = fabric.lines(hart: h, time: time)
+        if realPLIC.line(context: 2 * h) { lines.insert(.meip) }
+        harts[h].mipDevices = lines
     }
 
-    /// `refreshTimerLine`: MTIP alone.
-    mutating func refreshTimerLine(_ h: Int) {
+    /// `refreshLiveLines`: MTIP from time, MEIP from the real `mip`.
+    mutating func refreshLiveLines(_ h: Int) {
         var lines = harts[h].mipDevices
         if time >= fabric.clint.mtimecmp(hart: h) { lines.insert(.mtip) } else { lines.remove(.mtip) }
+        if realPLIC.line(context: 2 * h) { lines.insert(.meip) } else { lines.remove(.meip) }
         harts[h].mipDevices = lines
     }
 
     /// `resume(at:)`: refresh MTIP, inject, switch worlds, install the real `mie`.
     mutating func resume(_ h: Int, at target: UInt64) {
         var next = target
-        refreshTimerLine(h)
+        refreshLiveLines(h)
         if let interrupt = harts[h].pendingMachineInterrupt {
             injected[h].append(interrupt)
             next = harts[h].takeTrap(.interrupt(interrupt), value: 0, pc: next)
@@ -279,22 +308,11 @@ struct VirtualizationRig {
         pc[h] = next
     }
 
-    /// `acknowledgePhysicalInterrupts(pending:)`.
+    /// `acknowledgePhysicalInterrupts(pending:)`: the doorbell is cleared; an
+    /// external interrupt is only recorded (its real enable is masked by
+    /// `physicalInterruptEnables` until the line falls), never claimed.
     mutating func acknowledge(_ h: Int, pending: InterruptBits) {
         if pending.contains(.msip) { realMsip[h] = false }
-        if pending.contains(.meip) {
-            var changed: UInt32 = 0
-            for _ in 0..<VirtualPLIC.maximumSources {
-                let source = realPLIC.claim(context: 2 * h)
-                if source == 0 { break }
-                if source <= fabric.plic.sources {
-                    changed |= fabric.claimed(source: source, byHart: h)
-                } else {
-                    realPLIC.complete(context: 2 * h, id: UInt32(source))
-                }
-            }
-            ring(changed, except: h)
-        }
         refreshDeviceLines(h)
     }
 
@@ -358,7 +376,7 @@ struct VirtualizationRig {
         precondition(harts[h].mode == .machine && !waiting[h])
         env.time = time
         // handleTrap: MTIP is refreshed before anything is emulated.
-        refreshTimerLine(h)
+        refreshLiveLines(h)
         let old = harts[h].accessCSR(csr, operation: operation, operand: operand, writes: writes, environment: &env)
         let next = old == nil
             ? harts[h].takeTrap(.exception(.illegalInstruction), value: 0, pc: pc[h])
@@ -368,61 +386,94 @@ struct VirtualizationRig {
         return old
     }
 
-    /// A firmware load or store on a device (`emulateDeviceAccess`). Returns
-    /// the loaded value (nil for a store or a fault).
+    /// A firmware load or store on a device (`emulateFirmwareDeviceAccess`),
+    /// performed as the host performs it. Returns the loaded value (nil for a
+    /// store or a fault).
     @discardableResult
     mutating func access(_ h: Int, _ device: Device, offset: UInt64, width: Int = 4, store value: UInt64? = nil)
         -> UInt64? {
         precondition(harts[h].mode == .machine && !waiting[h])
-        let isStore = value != nil
+        let operation: DeviceOperation = value == nil
+            ? .load(width: width, signExtends: false) : .store(width: width)
+        return perform(h, device, operation, offset: offset, value: value ?? 0)
+    }
+
+    /// Any memory instruction of the firmware on a device (loads, stores,
+    /// AMOs, LR/SC); returns what `rd` receives, nil for a fault.
+    @discardableResult
+    mutating func perform(_ h: Int, _ device: Device, _ operation: DeviceOperation, offset: UInt64,
+                          value: UInt64) -> UInt64? {
+        precondition(harts[h].mode == .machine && !waiting[h])
         var actions = PhysicalActions()
-        let result: DeviceAccessResult
+        let outcome: DeviceAccessOutcome
         switch device {
         case .clint:
-            result = fabric.clintAccess(hart: h, offset: offset, width: width, isStore: isStore,
-                                        value: value ?? 0, time: time, actions: &actions)
+            outcome = fabric.clintAccess(hart: h, operation: operation, offset: offset, value: value, time: time,
+                                         reservation: &reservations[h], actions: &actions)
         case .plic:
-            result = fabric.plicAccess(hart: h, offset: offset, width: width, isStore: isStore,
-                                       value: value ?? 0, actions: &actions)
-            // perform(_:machine:)
-            if actions.completeSource != 0 {
-                realPLIC.complete(context: 2 * actions.completeHart, id: UInt32(actions.completeSource))
-            }
-            if actions.mirrorEnablesHart >= 0 {
-                let target = actions.mirrorEnablesHart
-                for word in 0..<fabric.plic.words {
-                    realPLIC.write(offset: SpecPLIC.enableOffset(context: 2 * target, word: word),
-                                   value: fabric.plic.enables(hart: target, word: word))
-                }
-            }
+            outcome = performOnPLIC(h, operation, offset: offset, value: value)
         }
         if actions.timerHart >= 0 { realMtimecmp[actions.timerHart] = actions.deadline }
-        var loaded: UInt64? = nil
+        ring(actions.doorbells, except: h)
+        return complete(h, operation, outcome, address: offset)
+    }
+
+    /// `performOnPLIC`: the real PLIC behind the firmware's view.
+    mutating func performOnPLIC(_ h: Int, _ operation: DeviceOperation, offset: UInt64,
+                                value: UInt64) -> DeviceAccessOutcome {
+        var port = SpecPLICPort(plic: realPLIC, view: fabric.plic)
+        let outcome = HostDeviceAccess.perform(operation, offset: offset, value: value,
+                                               reservation: &reservations[h], on: &port)
+        realPLIC = port.plic
+        return outcome
+    }
+
+    /// `complete(_:_:address:next:pc:registers:)`: the result, or the fault
+    /// injected; then the return to the guest.
+    mutating func complete(_ h: Int, _ operation: DeviceOperation, _ outcome: DeviceAccessOutcome,
+                           address: UInt64) -> UInt64? {
+        refreshDeviceLines(h)
+        var result: UInt64? = nil
         var next = pc[h] &+ 4
-        switch result {
-        case .fault:
-            next = harts[h].takeException(code: isStore ? 7 : 5, value: offset, pc: pc[h])
-        case .loaded(let v):
-            loaded = v
-        case .stored:
-            break
-        case .passthrough(let bits):
+        switch outcome {
+        case .completed(let v):
+            if case .store = operation {} else { result = v }
+        case .exception(let e):
+            next = harts[h].takeException(code: e.rawValue, value: address, pc: pc[h])
+        }
+        resume(h, at: next)
+        settle()
+        return result
+    }
+
+    /// A payload (S-mode) load or store on the PLIC from hart `h`. Its own S
+    /// context's `threshold`/`claim` page is native (no trap); everything
+    /// else traps and is performed by `emulatePayloadDeviceAccess` (the
+    /// firmware's PMP grants the whole PLIC here).
+    @discardableResult
+    mutating func payloadPLICAccess(_ h: Int, offset: UInt64, store value: UInt64? = nil) -> UInt64? {
+        precondition(harts[h].mode != .machine && !waiting[h])
+        let ownPage = VirtualPLIC.thresholdOffset(context: VirtualPLIC.supervisorContext(hart: h))
+        if offset >= ownPage && offset < ownPage + VirtualPLIC.contextStride {
+            var loaded: UInt64? = nil
             if let value {
                 realPLIC.write(offset: offset, value: UInt32(truncatingIfNeeded: value))
             } else {
-                loaded = UInt64((realPLIC.read(offset: offset) ?? 0) | bits)
+                loaded = UInt64(realPLIC.read(offset: offset) ?? 0)
             }
+            pc[h] &+= 4
+            settle()
+            return loaded
         }
-        ring(actions.doorbells, except: h)
-        refreshDeviceLines(h)
-        resume(h, at: next)
-        settle()
-        return loaded
+        let operation: DeviceOperation = value == nil ? .load(width: 4, signExtends: false) : .store(width: 4)
+        let outcome = performOnPLIC(h, operation, offset: offset, value: value ?? 0)
+        return complete(h, operation, outcome, address: offset)
     }
 
     /// `mret` in virtual M-mode.
     mutating func mret(_ h: Int) {
         precondition(harts[h].mode == .machine && !waiting[h])
+        refreshLiveLines(h)   // handleTrap, first
         resume(h, at: harts[h].returnFromMachineTrap())
         settle()
     }
@@ -430,6 +481,7 @@ struct VirtualizationRig {
     /// `wfi` in virtual M-mode: completes now, or the monitor waits.
     mutating func wfi(_ h: Int) {
         precondition(harts[h].mode == .machine && !waiting[h])
+        refreshLiveLines(h)   // handleTrap, first
         env.time = time
         if harts[h].wfiMayComplete(environment: &env) {
             resume(h, at: pc[h] &+ 4)
@@ -443,6 +495,7 @@ struct VirtualizationRig {
     /// An `ecall` of the payload (S or U), which the firmware handles.
     mutating func ecall(_ h: Int) {
         precondition(harts[h].mode != .machine)
+        refreshLiveLines(h)   // handleTrap, first
         let code: UInt64 = harts[h].mode == .supervisor ? 9 : 8
         resume(h, at: harts[h].takeException(code: code, value: 0, pc: pc[h]))
         settle()
@@ -616,15 +669,22 @@ struct NativeMachine {
         case .clint:
             loaded = clint(offset: offset, width: width, store: value)
         case .plic:
+            // Reserved registers read 0 and ignore writes (the host's PLIC).
             if let value {
                 plic.write(offset: offset, value: UInt32(truncatingIfNeeded: value))
             } else {
-                loaded = plic.read(offset: offset).map(UInt64.init)
+                loaded = UInt64(plic.read(offset: offset) ?? 0)
             }
         }
         harts[h].pc &+= 4
         settle()
         return loaded
+    }
+
+    /// A payload PLIC load or store (the firmware's PMP grants the PLIC).
+    @discardableResult
+    mutating func payloadPLICAccess(_ h: Int, offset: UInt64, store value: UInt64? = nil) -> UInt64? {
+        access(h, .plic, offset: offset, store: value)
     }
 
     private mutating func clint(offset: UInt64, width: Int, store value: UInt64?) -> UInt64? {

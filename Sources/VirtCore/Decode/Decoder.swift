@@ -48,9 +48,24 @@ public enum Decoder {
             guard funct3 <= 3 else { return .illegal }
             return .store(MemoryAccess(width: 1 << UInt8(funct3), signExtends: false,
                                        register: rs2, base: rs1, offset: offset))
+        case 0x2F:
+            return decodeAtomic(bits, rd: rd, funct3: funct3, rs1: rs1)
         default:
             return .illegal
         }
+    }
+
+    /// Opcode `AMO` (0x2F): `funct3` 2 is `.w`, 3 is `.d`; `lr` requires
+    /// `rs2 = x0`.
+    @inlinable
+    static func decodeAtomic(_ bits: UInt32, rd: UInt8, funct3: UInt32, rs1: UInt8) -> Instruction {
+        guard funct3 == 2 || funct3 == 3,
+              let operation = AtomicOperation(rawValue: UInt8(field(bits, 31, 27))) else { return .illegal }
+        let rs2 = UInt8(field(bits, 24, 20))
+        if operation == .loadReserved && rs2 != 0 { return .illegal }
+        return .atomic(AtomicAccess(operation: operation, width: funct3 == 2 ? 4 : 8, rd: rd, base: rs1,
+                                    source: rs2, acquire: field(bits, 26, 26) == 1,
+                                    release: field(bits, 25, 25) == 1))
     }
 
     @inlinable

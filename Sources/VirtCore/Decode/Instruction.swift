@@ -26,6 +26,8 @@ public enum Instruction: Equatable, Sendable {
     case load(MemoryAccess)
     /// An integer store (`sb` … `sd`, `c.sw`, `c.sd`, `c.swsp`, `c.sdsp`).
     case store(MemoryAccess)
+    /// An A-extension instruction: an AMO, `lr` or `sc` (`.w` or `.d`).
+    case atomic(AtomicAccess)
     /// Anything else, including every reserved encoding.
     case illegal
 }
@@ -84,5 +86,47 @@ public struct DecodedInstruction: Equatable, Sendable {
     public init(_ instruction: Instruction, length: UInt64) {
         self.instruction = instruction
         self.length = length
+    }
+}
+
+/// The A extension's operations (unprivileged specification, "A" Extension
+/// for Atomic Instructions): the `funct5` field of opcode `AMO`.
+public enum AtomicOperation: UInt8, Equatable, Sendable {
+    case add = 0b00000
+    case swap = 0b00001
+    case loadReserved = 0b00010
+    case storeConditional = 0b00011
+    case xor = 0b00100
+    case or = 0b01000
+    case and = 0b01100
+    case min = 0b10000
+    case max = 0b10100
+    case minu = 0b11000
+    case maxu = 0b11100
+}
+
+/// The operands of an AMO, `lr` or `sc`: the address is `rs1` itself.
+public struct AtomicAccess: Equatable, Sendable {
+    public var operation: AtomicOperation
+    /// 4 (`.w`) or 8 (`.d`).
+    public var width: UInt8
+    public var rd: UInt8
+    /// The address register.
+    public var base: UInt8
+    /// The operand (AMOs) or stored value (`sc`); 0 for `lr`.
+    public var source: UInt8
+    /// The `aq` and `rl` ordering bits.
+    public var acquire: Bool
+    public var release: Bool
+
+    public init(operation: AtomicOperation, width: UInt8, rd: UInt8, base: UInt8, source: UInt8,
+                acquire: Bool = false, release: Bool = false) {
+        self.operation = operation
+        self.width = width
+        self.rd = rd
+        self.base = base
+        self.source = source
+        self.acquire = acquire
+        self.release = release
     }
 }

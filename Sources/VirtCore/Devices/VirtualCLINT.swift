@@ -32,9 +32,15 @@ public enum CLINTWrite: Equatable, Sendable {
 /// | `0x4000 + 8h` | `mtimecmp[h]` ("MTIMECMP Registers") | 64-bit, or 32-bit to either half |
 /// | `0xBFF8` | `mtime` ("MTIME Register") | 64-bit, or 32-bit to either half |
 ///
-/// Every other offset, width or alignment, and every hart index at or above
-/// ``harts``, is not supported: `read` and `write` answer `nil` and the
-/// monitor injects an access fault. Both are total functions of their input.
+/// The host decides which single accesses exist (``accepts(offset:width:)``):
+/// QEMU's ACLINT MSWI takes 32-bit accesses only, its MTIMER 32- and 64-bit
+/// ones, both naturally aligned, and nothing is mapped at or above
+/// ``mappedSize``; a refused access is an access fault (`read` and `write`
+/// answer `nil`). Inside the devices, every offset that names no register
+/// (`msip` or `mtimecmp` of a hart at or above ``harts``, the gaps) reads 0
+/// and ignores writes, as the host does. Misaligned accesses, AMOs and LR/SC
+/// are sequences of these accesses (``HostDeviceAccess``). `read` and `write`
+/// are total functions of their input.
 ///
 /// The model holds no clock: reads of `mtime` return the real time the
 /// monitor passes in, and `mtime` writes are reported (``CLINTWrite/mtime``)
@@ -59,8 +65,13 @@ public struct VirtualCLINT: Sendable {
     public static let mtimecmpOffset: UInt64 = 0x4000
     /// Offset of `mtime`: 0x4000 + 0x7FF8 (ACLINT MTIMER, "Register Map").
     public static let mtimeOffset: UInt64 = 0xBFF8
-    /// Size of the CLINT region on QEMU `virt`.
+    /// Size of the CLINT region on QEMU `virt` (its device-tree `reg`).
     public static let size: UInt64 = 0x1_0000
+    /// End of what is mapped: the MSWI's 0x4000 bytes and the MTIMER's
+    /// 0x8000 (QEMU `virt`: `RISCV_ACLINT_SWI_SIZE`,
+    /// `RISCV_ACLINT_DEFAULT_MTIMER_SIZE`); the rest of the window is not
+    /// backed by a device.
+    public static let mappedSize: UInt64 = 0xC000
     /// The value of every `mtimecmp` after reset: never reached, so no timer
     /// interrupt before the firmware programs one.
     public static let resetMTimeCmp: UInt64 = .max
@@ -123,8 +134,10 @@ public struct VirtualCLINT: Sendable {
     /// is not supported (width not 4 or 8, unaligned, a hole, a 64-bit access
     /// to `msip`, or a hart index at or above ``harts``).
     public func read(offset: UInt64, width: Int, time: UInt64) -> UInt64? {
-        guard let register = decode(offset: offset, width: width) else { return nil }
-        switch register {
+        guard accepts(offset: offset, width: width) else { return nil }
+        switch decode(offset: offset, width: width) {
+        case .reserved:
+            return 0
         case .msip(let hart):
             return msip(hart: hart) ? 1 : 0
         case .mtimecmp(let hart, let part):
@@ -141,8 +154,10 @@ public struct VirtualCLINT: Sendable {
     /// not supported (same rules as ``read(offset:width:time:)``). A 32-bit
     /// store to one half of `mtimecmp` keeps the other half.
     public mutating func write(offset: UInt64, width: Int, value: UInt64) -> CLINTWrite? {
-        guard let register = decode(offset: offset, width: width) else { return nil }
-        switch register {
+        guard accepts(offset: offset, width: width) else { return nil }
+        switch decode(offset: offset, width: width) {
+        case .reserved:
+            return .unchanged
         case .msip(let hart):
             // WARL, bits 31:1 tied to zero.
             let pending = value & 1 != 0
@@ -186,28 +201,36 @@ public struct VirtualCLINT: Sendable {
         case msip(hart: Int)
         case mtimecmp(hart: Int, Part)
         case mtime(Part)
+        case reserved
     }
 
     private func isHart(_ hart: Int) -> Bool {
         hart >= 0 && hart < harts
     }
 
-    /// The register an access reaches, or nil when it is not supported.
-    private func decode(offset: UInt64, width: Int) -> Register? {
-        guard width == 4 || width == 8, offset & UInt64(width - 1) == 0 else { return nil }
+    /// Whether the host performs one naturally aligned access of `width`
+    /// bytes at `offset`: 4 in the MSWI, 4 or 8 in the MTIMER, nothing past
+    /// ``mappedSize`` (QEMU's `riscv_aclint` `MemoryRegionOps.valid`).
+    public func accepts(offset: UInt64, width: Int) -> Bool {
+        guard width == 4 || width == 8, offset & UInt64(width - 1) == 0,
+              offset < VirtualCLINT.mappedSize else { return false }
+        return offset >= VirtualCLINT.mtimecmpOffset || width == 4
+    }
+
+    /// The register an accepted access names.
+    private func decode(offset: UInt64, width: Int) -> Register {
         let part: Part = width == 8 ? .whole : (offset & 4 == 0 ? .low : .high)
         if offset < VirtualCLINT.mtimecmpOffset {
-            guard width == 4 else { return nil }
             let hart = Int(offset / 4)
-            return isHart(hart) ? .msip(hart: hart) : nil
+            return isHart(hart) ? .msip(hart: hart) : .reserved
         }
         if offset < VirtualCLINT.mtimeOffset {
             let hart = Int((offset - VirtualCLINT.mtimecmpOffset) / 8)
-            return isHart(hart) ? .mtimecmp(hart: hart, part) : nil
+            return isHart(hart) ? .mtimecmp(hart: hart, part) : .reserved
         }
         if offset < VirtualCLINT.mtimeOffset + 8 {
             return .mtime(part)
         }
-        return nil
+        return .reserved
     }
 }

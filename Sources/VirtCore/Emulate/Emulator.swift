@@ -91,6 +91,11 @@ extension VirtualHart {
         case .store(let access):
             return .memoryAccess(access, isStore: true, pc: next)
 
+        case .atomic:
+            // An AMO, `lr` or `sc` never raises illegal-instruction on a hart
+            // with A: the bits do not describe this trap; report it as raised.
+            break
+
         case .illegal:
             break
         }

@@ -86,4 +86,40 @@ public struct PMPFile: Sendable {
         }
         address[i] = value & PMPFile.addressMask
     }
+
+    /// The byte range `[low, high)` entry `i` matches, or `nil` when it is OFF
+    /// (privileged specification, "Address Matching": TOR from the previous
+    /// entry's address, or 0 for entry 0; NA4; NAPOT from the trailing ones).
+    public func range(_ i: Int) -> (low: UInt64, high: UInt64)? {
+        let a = readAddress(i)
+        switch configuration(i) & Bits.addressMatching {
+        case 1 << 3:
+            return ((i == 0 ? 0 : readAddress(i - 1)) << 2, a << 2)
+        case 2 << 3:
+            return (a << 2, (a << 2) &+ 4)
+        case 3 << 3:
+            let ones = UInt64((~a).trailingZeroBitCount)
+            guard ones < 54 else { return (0, 1 << 56) }
+            let size = UInt64(1) << (ones + 3)
+            let low = (a << 2) & ~(size - 1)
+            return (low, low &+ size)
+        default:
+            return nil
+        }
+    }
+
+    /// Whether an S- or U-mode access of `size` bytes at `address` needing
+    /// the permissions `needs` (``Bits/read``, ``Bits/write``) passes this
+    /// PMP ("Priority and Matching Logic"): the lowest-numbered entry that
+    /// matches any byte decides and must match every byte; when no entry
+    /// matches, the access fails, because entries are implemented.
+    public func permitsLowerPrivilege(address: UInt64, size: UInt64, needs: UInt8) -> Bool {
+        let end = address &+ size
+        for i in 0..<entries {
+            guard let (low, high) = range(i), low < high, address < high, end > low else { continue }
+            guard address >= low, end <= high else { return false }
+            return configuration(i) & needs == needs
+        }
+        return false
+    }
 }

@@ -10,9 +10,9 @@ extension VirtualHart {
     /// The world the hart's virtual mode belongs to.
     @inlinable public var world: World { mode == .machine ? .firmware : .payload }
 
-    /// Records the M-level interrupt lines of the virtual devices in
-    /// `mip` (the seed's step 3 and 4): MSIP mirrors the virtual CLINT's
-    /// `msip`, MTIP its comparator, MEIP the virtual PLIC's M context.
+    /// Records the M-level interrupt lines in `mip` (the seed's step 3 and
+    /// 4): MSIP mirrors the virtual CLINT's `msip`, MTIP its comparator, MEIP
+    /// the real PLIC's M context of this hart (the real `mip.MEIP`).
     @inlinable
     public mutating func setDeviceLines(msip: Bool, mtip: Bool, meip: Bool) {
         var bits: InterruptBits = []
@@ -27,19 +27,21 @@ extension VirtualHart {
     ///
     /// - MSIE is always set: the real `msip` is the monitor's doorbell, which
     ///   the monitor clears as soon as it traps.
-    /// - MTIE follows `vmie.MTIE` while the virtual MTIP is clear, and is
-    ///   cleared once the virtual MTIP is recorded, so the real timer does not
-    ///   trap again before the firmware moves `mtimecmp`.
-    /// - MEIE is always set: the monitor claims each real external interrupt
-    ///   at once (which silences it at the PLIC) and records it in the virtual
-    ///   PLIC, whether or not the firmware enabled MEIE.
+    /// - MTIE and MEIE follow `vmie` while the virtual line is clear, and are
+    ///   cleared once the line is recorded, so the real line does not trap
+    ///   again before the firmware has dealt with it (moved `mtimecmp`,
+    ///   claimed at the PLIC). A recorded line that is not taken at once
+    ///   means the firmware runs in vM-mode with `MIE = 0`; every way out of
+    ///   that state (an `mstatus` write, `mret`, `wfi`) traps, and the
+    ///   monitor re-reads the line there, so nothing is lost.
     /// - S-level (and VS-level) enables are the payload's `sie` in the
     ///   payload's world, and zero in the firmware's: an interrupt delegated to
     ///   S would otherwise be taken while the firmware runs in U-mode.
     @inlinable
     public func physicalInterruptEnables(for world: World) -> InterruptBits {
-        var bits: InterruptBits = [.msip, .meip]
+        var bits: InterruptBits = [.msip]
         if mie.contains(.mtip) && !mipDevices.contains(.mtip) { bits.insert(.mtip) }
+        if mie.contains(.meip) && !mipDevices.contains(.meip) { bits.insert(.meip) }
         if world == .payload {
             bits.formUnion(mie.intersection(mideleg))
         }

@@ -14,6 +14,7 @@ enum ReferenceDecoder {
         case hfenceGVMA(rs1: UInt8, rs2: UInt8)
         case load(width: UInt8, signed: Bool, rd: UInt8, rs1: UInt8, offset: Int64)
         case store(width: UInt8, rs2: UInt8, rs1: UInt8, offset: Int64)
+        case atomic(name: String, width: UInt8, rd: UInt8, rs1: UInt8, rs2: UInt8, aq: Bool, rl: Bool)
         case other
     }
 
@@ -34,6 +35,24 @@ enum ReferenceDecoder {
     static let sfenceVMA = Pattern(mask: 0xFE00_7FFF, match: 0x1200_0073)
     static let hfenceVVMA = Pattern(mask: 0xFE00_7FFF, match: 0x2200_0073)
     static let hfenceGVMA = Pattern(mask: 0xFE00_7FFF, match: 0x6200_0073)
+
+    /// RV32A/RV64A listing: `(name, mask, match)` with aq/rl, rs1, rd (and
+    /// rs2 except for `lr`) free; funct3 010 is `.w`, 011 is `.d`.
+    static let atomics: [(String, Pattern)] = {
+        let names: [(String, UInt32)] = [
+            ("lr", 0b00010), ("sc", 0b00011), ("amoswap", 0b00001), ("amoadd", 0b00000),
+            ("amoxor", 0b00100), ("amoand", 0b01100), ("amoor", 0b01000), ("amomin", 0b10000),
+            ("amomax", 0b10100), ("amominu", 0b11000), ("amomaxu", 0b11100),
+        ]
+        var table: [(String, Pattern)] = []
+        for (name, funct5) in names {
+            for funct3: UInt32 in [0b010, 0b011] {
+                let mask: UInt32 = name == "lr" ? 0xF9F0_707F : 0xF800_707F
+                table.append((name, Pattern(mask: mask, match: funct5 << 27 | funct3 << 12 | 0x2F)))
+            }
+        }
+        return table
+    }()
 
     /// Decodes one instruction; the length is 2 when bits 1:0 are not 11.
     static func decode(_ bits: UInt32) -> (Decoded, length: UInt64) {
@@ -73,6 +92,10 @@ enum ReferenceDecoder {
         if hfenceVVMA.matches(bits) { return .hfenceVVMA(rs1: rs1, rs2: rs2) }
         if hfenceGVMA.matches(bits) { return .hfenceGVMA(rs1: rs1, rs2: rs2) }
 
+        for (name, pattern) in atomics where pattern.matches(bits) {
+            return .atomic(name: name, width: field(bits, 14, 12) == 0b010 ? 4 : 8, rd: rd, rs1: rs1,
+                           rs2: rs2, aq: field(bits, 26, 26) == 1, rl: field(bits, 25, 25) == 1)
+        }
         let opcode = field(bits, 6, 0)
         let funct3 = field(bits, 14, 12)
         switch opcode {
@@ -167,6 +190,14 @@ enum ReferenceDecoder {
             return .load(MemoryAccess(width: w, signExtends: s, register: rd, base: rs1, offset: off))
         case .store(let w, let rs2, let rs1, let off):
             return .store(MemoryAccess(width: w, signExtends: false, register: rs2, base: rs1, offset: off))
+        case .atomic(let name, let w, let rd, let rs1, let rs2, let aq, let rl):
+            let operations: [String: AtomicOperation] = [
+                "lr": .loadReserved, "sc": .storeConditional, "amoswap": .swap, "amoadd": .add,
+                "amoxor": .xor, "amoand": .and, "amoor": .or, "amomin": .min, "amomax": .max,
+                "amominu": .minu, "amomaxu": .maxu,
+            ]
+            return .atomic(AtomicAccess(operation: operations[name]!, width: w, rd: rd, base: rs1,
+                                        source: name == "lr" ? 0 : rs2, acquire: aq, release: rl))
         case .other: return .illegal
         }
     }

@@ -599,6 +599,10 @@ struct ReferenceHart {
         case .store(let width, let rs2, let rs1, let offset):
             return .memoryAccess(MemoryAccess(width: width, signExtends: false, register: rs2, base: rs1, offset: offset),
                                  isStore: true, pc: next)
+        case .atomic:
+            // Not a privileged instruction: it reaches the emulator only as
+            // an illegal-instruction trap the hart raised, reported as such.
+            return illegal()
         case .other:
             return illegal()
         }
