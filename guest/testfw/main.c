@@ -51,6 +51,9 @@ static volatile u64 cmd[TESTFW_MAX_HARTS];
 static volatile u64 ack[TESTFW_MAX_HARTS];
 
 #define CMD_MSI 1
+#define CMD_WATCH_MIP 2
+static volatile u64 watch_mip[TESTFW_MAX_HARTS];
+static volatile u64 watch_seq[TESTFW_MAX_HARTS];
 
 /* ---- console ------------------------------------------------------------- */
 
@@ -302,6 +305,33 @@ static int fdt_count_cpus(u64 fdt)
         } else if (tok == 9) {               /* FDT_END */
             return count;
         } else {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/* The first 4-byte property `prop` in the tree (riscv,ndev: the PLIC's), or -1. */
+static i64 fdt_find_u32(u64 fdt, const char *prop)
+{
+    const volatile u8 *b = (const volatile u8 *)fdt;
+    if (!fdt || be32(b) != 0xd00dfeedU) return -1;
+    u32 total = be32(b + 4), off = be32(b + 8), strings = be32(b + 12);
+    const volatile u8 *p = b + off, *endp = b + total;
+    while (p < endp) {
+        u32 tok = be32(p);
+        p += 4;
+        if (tok == 1) {
+            u64 len = 0;
+            while (p[len]) len++;
+            p += (len + 1 + 3) & ~3UL;
+        } else if (tok == 3) {
+            u32 len = be32(p), nameoff = be32(p + 4);
+            if (len == 4 && streq(b + strings + nameoff, prop)) return be32(p + 8);
+            p += 8 + ((len + 3) & ~3U);
+        } else if (tok == 9) {
+            return -1;
+        } else if (tok != 2 && tok != 4) {
             return -1;
         }
     }
@@ -910,6 +940,754 @@ static void test_mprv_sv39(void)
     end(&r);
 }
 
+/* ---- PLIC: the real PLIC's semantics, seen from M-mode ---------------------- */
+
+/*
+ * Source 10 is the UART's THRE interrupt: the line is high while THR is
+ * empty and IER.THRE = 1. The tests read mip with mie = 0 and MIE = 0, so
+ * nothing is ever taken; they leave IER = 0, the enables and thresholds as
+ * found, and complete every source they claimed.
+ */
+#define UART_BIT     (1U << (UART_IRQ % 32))
+#define MIP_XEIP     (MIP_MEIP | MIP_SEIP)
+#define LSR_TEMT     0x40
+
+/* What QEMU 7.2's PLIC does natively (the reference; see the NOTEs). */
+#define PLIC_PENDING_AFTER_LOWER          1
+#define PLIC_PENDING_AFTER_COMPLETE_HIGH  0
+#define PLIC_CLAIM_IGNORES_THRESHOLD      0
+#define PLIC_EXPECT_BEYOND                expect_reserved
+#define PLIC_PRIORITY0_AFTER_ONES         0
+#define PLIC_PRIORITY_AFTER_ONES          7
+#define PLIC_THRESHOLD_AFTER_ONES         7
+#define PLIC_PRIORITY_AFTER_3_9           1
+#define PLIC_THRESHOLD_AFTER_3_9          1
+
+struct plic_saved { u32 prio, en[4], th[4]; u64 nctx; };
+
+static void plic_save(struct plic_saved *s)
+{
+    s->nctx = nharts > 1 ? 4 : 2;
+    s->prio = mmio_r32(PLIC_PRIORITY(UART_IRQ));
+    for (u64 c = 0; c < s->nctx; c++) {
+        s->en[c] = mmio_r32(PLIC_ENABLE(c, UART_IRQ));
+        s->th[c] = mmio_r32(PLIC_THRESHOLD(c));
+    }
+}
+
+static u32 plic_pending10(void)
+{
+    return (mmio_r32(PLIC_PENDING(UART_IRQ)) >> (UART_IRQ % 32)) & 1;
+}
+
+static void uart_raise(void)
+{
+    u64 start = mtime();
+    while (!(mmio_r8(UART_LSR) & LSR_TEMT) && mtime() - start < 100 * TICKS_PER_MS)
+        ;
+    mmio_w8(UART_IER, 0x02);
+}
+
+static void uart_lower(void) { mmio_w8(UART_IER, 0); }
+
+static void plic_set_enable(u64 ctx, int on)
+{
+    u32 en = mmio_r32(PLIC_ENABLE(ctx, UART_IRQ));
+    mmio_w32(PLIC_ENABLE(ctx, UART_IRQ), on ? (en | UART_BIT) : (en & ~UART_BIT));
+}
+
+/* Line low, a stale pending bit of source 10 claimed and completed on
+   context 0, then everything as found. */
+static void plic_restore(struct plic_saved *s)
+{
+    uart_lower();
+    if (plic_pending10()) {
+        mmio_w32(PLIC_THRESHOLD(0), 0);
+        mmio_w32(PLIC_PRIORITY(UART_IRQ), 1);
+        plic_set_enable(0, 1);
+        u32 c = mmio_r32(PLIC_CLAIM(0));
+        if (c) mmio_w32(PLIC_CLAIM(0), c);
+    }
+    for (u64 c = 0; c < s->nctx; c++) {
+        mmio_w32(PLIC_ENABLE(c, UART_IRQ), s->en[c]);
+        mmio_w32(PLIC_THRESHOLD(c), s->th[c]);
+    }
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), s->prio);
+}
+
+/* mip, polled until (mip & mask) == want or `ticks` pass. */
+static u64 poll_mip(u64 mask, u64 want, u64 ticks)
+{
+    u64 start = mtime(), m;
+    do {
+        m = csr_read(mip);
+        if ((m & mask) == want) break;
+    } while (mtime() - start < ticks);
+    return m;
+}
+
+static void plic_quiet(void)
+{
+    csr_write(mie, 0);
+    csr_clear(mstatus, MSTATUS_MIE);
+}
+
+static void test_plic_m_and_s(void)
+{
+    struct result r;
+    struct plic_saved s;
+    begin(&r, "plic-m-and-s");
+    plic_quiet();
+    plic_save(&s);
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 2);
+    mmio_w32(PLIC_THRESHOLD(0), 1);
+    mmio_w32(PLIC_THRESHOLD(1), 1);
+    plic_set_enable(0, 1);
+    plic_set_enable(1, 1);
+    for (int round = 0; round < 2; round++) {
+        u64 ctx = round == 0 ? 1 : 0;       /* claim on S, then on M */
+        uart_raise();
+        u64 m1 = poll_mip(MIP_XEIP, MIP_XEIP, 200 * TICKS_PER_MS);
+        u32 p1 = plic_pending10();
+        u32 c = mmio_r32(PLIC_CLAIM(ctx));
+        u32 p2 = plic_pending10();
+        u64 m2 = csr_read(mip);
+        uart_lower();
+        u64 m3 = csr_read(mip);
+        if (c) mmio_w32(PLIC_CLAIM(ctx), c);
+        u32 p4 = plic_pending10();
+        u64 m4 = csr_read(mip);
+        EXPECT_EQ(&r, ctx ? "S-claim: mip.MEIP|SEIP-raised" : "M-claim: mip.MEIP|SEIP-raised",
+                  m1 & MIP_XEIP, MIP_XEIP);
+        EXPECT_EQ(&r, ctx ? "S-claim: pending-raised" : "M-claim: pending-raised", p1, 1);
+        EXPECT_EQ(&r, ctx ? "S-claim: claim" : "M-claim: claim", c, UART_IRQ);
+        EXPECT_EQ(&r, ctx ? "S-claim: pending-after-claim" : "M-claim: pending-after-claim", p2, 0);
+        EXPECT_EQ(&r, ctx ? "S-claim: mip.MEIP|SEIP-after-claim" : "M-claim: mip.MEIP|SEIP-after-claim",
+                  m2 & MIP_XEIP, 0);
+        EXPECT_EQ(&r, ctx ? "S-claim: mip-after-lower" : "M-claim: mip-after-lower", m3 & MIP_XEIP, 0);
+        EXPECT_EQ(&r, ctx ? "S-claim: pending-after-complete" : "M-claim: pending-after-complete", p4, 0);
+        EXPECT_EQ(&r, ctx ? "S-claim: mip-after-complete" : "M-claim: mip-after-complete", m4 & MIP_XEIP, 0);
+    }
+    plic_restore(&s);
+    end(&r);
+}
+
+static void test_plic_pending_before_enable(void)
+{
+    struct result r;
+    struct plic_saved s;
+    begin(&r, "plic-pending-before-enable");
+    plic_quiet();
+    plic_save(&s);
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 1);
+    mmio_w32(PLIC_THRESHOLD(0), 0);
+    plic_set_enable(0, 0);
+    plic_set_enable(1, 0);
+    uart_raise();
+    u64 m0 = poll_mip(MIP_XEIP, MIP_XEIP, 5 * TICKS_PER_MS);   /* must not rise */
+    u32 p0 = plic_pending10();
+    plic_set_enable(0, 1);
+    /* No assertion on mip.MEIP here: QEMU 7.2 re-evaluates its outputs only
+       on the next PLIC event after an enable write. */
+    u32 p1 = plic_pending10();
+    u32 c = mmio_r32(PLIC_CLAIM(0));
+    u32 p2 = plic_pending10();
+    uart_lower();
+    if (c) mmio_w32(PLIC_CLAIM(0), c);
+    u64 m3 = csr_read(mip);
+    EXPECT_EQ(&r, "mip-while-disabled", m0 & MIP_XEIP, 0);
+    EXPECT_EQ(&r, "pending-while-disabled", p0, 1);
+    EXPECT_EQ(&r, "pending-after-enable", p1, 1);
+    EXPECT_EQ(&r, "claim", c, UART_IRQ);
+    EXPECT_EQ(&r, "pending-after-claim", p2, 0);
+    EXPECT_EQ(&r, "mip-after-complete", m3 & MIP_XEIP, 0);
+    plic_restore(&s);
+    end(&r);
+}
+
+static void test_plic_claim_right_after_raise(void)
+{
+    struct result r;
+    struct plic_saved s;
+    begin(&r, "plic-claim-right-after-raise");
+    plic_quiet();
+    plic_save(&s);
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 1);
+    mmio_w32(PLIC_THRESHOLD(0), 0);
+    plic_set_enable(0, 1);
+    u64 start = mtime();
+    while (!(mmio_r8(UART_LSR) & LSR_TEMT) && mtime() - start < 100 * TICKS_PER_MS)
+        ;
+    u32 c;
+    __asm__ volatile(
+        ".option push\n.option norvc\n"
+        "sb %2, 0(%1)\n"
+        "lw %0, 0(%3)\n"
+        ".option pop\n"
+        : "=&r"(c) : "r"(UART_IER), "r"(2), "r"(PLIC_CLAIM(0)) : "memory");
+    uart_lower();
+    if (c) mmio_w32(PLIC_CLAIM(0), c);
+    u32 p = plic_pending10();
+    EXPECT_EQ(&r, "claim", c, UART_IRQ);
+    EXPECT_EQ(&r, "pending-after-complete", p, 0);
+    plic_restore(&s);
+    end(&r);
+}
+
+static void test_plic_claim_complete_pending(void)
+{
+    struct result r;
+    struct plic_saved s;
+    begin(&r, "plic-claim-complete-pending");
+    plic_quiet();
+    plic_save(&s);
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 1);
+    mmio_w32(PLIC_THRESHOLD(0), 0);
+    plic_set_enable(0, 1);
+
+    /* Raise, claim, lower, complete. */
+    uart_raise();
+    u32 p1 = plic_pending10();
+    u32 c1 = mmio_r32(PLIC_CLAIM(0));
+    u32 p2 = plic_pending10();
+    uart_lower();
+    u32 p3 = plic_pending10();
+    if (c1) mmio_w32(PLIC_CLAIM(0), c1);
+    u32 p4 = plic_pending10();
+    u64 m4 = csr_read(mip);
+    EXPECT_EQ(&r, "1: pending-raised", p1, 1);
+    EXPECT_EQ(&r, "1: claim", c1, UART_IRQ);
+    EXPECT_EQ(&r, "1: pending-after-claim", p2, 0);
+    EXPECT_EQ(&r, "1: pending-after-lower", p3, 0);
+    EXPECT_EQ(&r, "1: pending-after-complete", p4, 0);
+    EXPECT_EQ(&r, "1: mip.MEIP-after-complete", m4 & MIP_MEIP, 0);
+
+    /* Raise, lower without a claim: does lowering the line clear pending? */
+    uart_raise();
+    u32 p5 = plic_pending10();
+    uart_lower();
+    u32 p6 = plic_pending10();
+    u64 m6 = csr_read(mip);
+    u32 c2 = mmio_r32(PLIC_CLAIM(0));
+    if (c2) mmio_w32(PLIC_CLAIM(0), c2);
+    u32 p7 = plic_pending10();
+    EXPECT_EQ(&r, "2: pending-raised", p5, 1);
+    EXPECT_EQ(&r, "2: pending-after-lower", p6, PLIC_PENDING_AFTER_LOWER);
+    EXPECT_EQ(&r, "2: mip.MEIP-after-lower", m6 & MIP_MEIP, PLIC_PENDING_AFTER_LOWER ? MIP_MEIP : 0);
+    EXPECT_EQ(&r, "2: claim-after-lower", c2, PLIC_PENDING_AFTER_LOWER ? UART_IRQ : 0);
+    EXPECT_EQ(&r, "2: pending-after-claim", p7, 0);
+
+    /* Raise, claim, complete with the line still high, then lower. */
+    uart_raise();
+    u32 c3 = mmio_r32(PLIC_CLAIM(0));
+    u32 p8 = plic_pending10();
+    if (c3) mmio_w32(PLIC_CLAIM(0), c3);
+    u32 p9 = plic_pending10();
+    u64 m9 = csr_read(mip);
+    uart_lower();
+    u32 p10 = plic_pending10();
+    u32 c4 = mmio_r32(PLIC_CLAIM(0));
+    if (c4) mmio_w32(PLIC_CLAIM(0), c4);
+    EXPECT_EQ(&r, "3: claim", c3, UART_IRQ);
+    EXPECT_EQ(&r, "3: pending-after-claim", p8, 0);
+    EXPECT_EQ(&r, "3: pending-after-complete-line-high", p9, PLIC_PENDING_AFTER_COMPLETE_HIGH);
+    EXPECT_EQ(&r, "3: mip.MEIP-after-complete-line-high", m9 & MIP_MEIP,
+              PLIC_PENDING_AFTER_COMPLETE_HIGH ? MIP_MEIP : 0);
+    EXPECT_EQ(&r, "3: pending-after-lower", p10, PLIC_PENDING_AFTER_COMPLETE_HIGH && PLIC_PENDING_AFTER_LOWER);
+    EXPECT_EQ(&r, "3: claim-after-lower", c4,
+              (PLIC_PENDING_AFTER_COMPLETE_HIGH && PLIC_PENDING_AFTER_LOWER) ? UART_IRQ : 0);
+    if (native) {
+        note("plic-claim-complete-pending", "pending after lower without claim", p6);
+        note("plic-claim-complete-pending", "pending after complete with the line high", p9);
+    }
+    plic_restore(&s);
+    end(&r);
+}
+
+/* A claim with the source's priority at the threshold. */
+static void test_plic_claim_threshold(void)
+{
+    struct result r;
+    struct plic_saved s;
+    begin(&r, "plic-claim-threshold");
+    plic_quiet();
+    plic_save(&s);
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 2);
+    mmio_w32(PLIC_THRESHOLD(0), 2);
+    plic_set_enable(0, 1);
+    uart_raise();
+    u64 m1 = poll_mip(MIP_MEIP, MIP_MEIP, 5 * TICKS_PER_MS);   /* must not rise */
+    u32 p1 = plic_pending10();
+    u32 c1 = mmio_r32(PLIC_CLAIM(0));
+    if (c1) mmio_w32(PLIC_CLAIM(0), c1);
+    u32 p2 = plic_pending10();
+    /* Threshold below the priority: the line comes through. */
+    mmio_w32(PLIC_THRESHOLD(0), 1);
+    u64 m3 = poll_mip(MIP_MEIP, MIP_MEIP, 200 * TICKS_PER_MS);
+    u32 c3 = mmio_r32(PLIC_CLAIM(0));
+    uart_lower();
+    if (c3) mmio_w32(PLIC_CLAIM(0), c3);
+    EXPECT_EQ(&r, "mip.MEIP-at-threshold", m1 & MIP_MEIP, 0);
+    EXPECT_EQ(&r, "pending-at-threshold", p1, 1);
+    EXPECT_EQ(&r, "claim-at-threshold", c1, PLIC_CLAIM_IGNORES_THRESHOLD ? UART_IRQ : 0);
+    EXPECT_EQ(&r, "pending-after-claim-at-threshold", p2, PLIC_CLAIM_IGNORES_THRESHOLD ? 0 : 1);
+    if (!PLIC_CLAIM_IGNORES_THRESHOLD) {
+        EXPECT_EQ(&r, "mip.MEIP-after-threshold-lowered", m3 & MIP_MEIP, MIP_MEIP);
+        EXPECT_EQ(&r, "claim-after-threshold-lowered", c3, UART_IRQ);
+    }
+    if (native) note("plic-claim-threshold", "claim with priority == threshold returned", c1);
+    plic_restore(&s);
+    end(&r);
+}
+
+/* Loads and stores at reserved device offsets: value and whether they trap. */
+struct probe32 { u64 ltraps, lcause, value, straps, scause, after; };
+
+static struct probe32 probe32(u64 addr)
+{
+    struct hart_state *hs = &harts[0];
+    struct probe32 p = {0, 0, 0, 0, 0, 0};
+    hs->mode = TRAP_SKIP;
+    hs->mcause = 0;
+    u64 n = hs->ntraps;
+    p.value = mmio_r32(addr);
+    p.ltraps = hs->ntraps - n;
+    p.lcause = p.ltraps ? hs->mcause : 0;
+    if (p.ltraps) p.value = 0xdead;
+    n = hs->ntraps;
+    mmio_w32(addr, 0xffffffffU);
+    p.straps = hs->ntraps - n;
+    p.scause = p.straps ? hs->mcause : 0;
+    n = hs->ntraps;
+    p.after = mmio_r32(addr);
+    if (hs->ntraps != n) p.after = 0xdead;
+    hs->mode = TRAP_UNEXPECTED;
+    return p;
+}
+
+/* Expect: reads 0, the store is ignored, nothing traps. A miss prints the
+   address and what happened (up to 8 of them); the FAIL line names the
+   first one: got = load cause << 32 | store cause (traps) or the value. */
+static u64 reserved_misses;
+
+static void expect_reserved(struct result *r, const char *what, u64 addr)
+{
+    struct probe32 p = probe32(addr);
+    int ok = !p.ltraps && !p.straps && !p.value && !p.after;
+    if (!ok && reserved_misses++ < 8) {
+        note(r->name, what, addr);
+        note(r->name, "  load: traps/cause/value", (p.ltraps << 40) | (p.lcause << 32) | (p.value & 0xffffffffUL));
+        note(r->name, "  store: traps/cause, then reads", (p.straps << 40) | (p.scause << 32) | (p.after & 0xffffffffUL));
+    }
+    if (p.ltraps || p.straps)
+        expect(r, 0, what, (p.ltraps ? p.lcause << 32 : 0) | (p.straps ? p.scause : 0), 0);
+    else if (p.value)
+        expect(r, 0, what, p.value, 0);
+    else
+        expect(r, p.after == 0, what, p.after, 0);
+}
+
+static void test_plic_reserved(u64 fdt)
+{
+    struct result r;
+    begin(&r, "plic-reserved-offsets");
+    plic_quiet();
+    i64 ndev = fdt_find_u32(fdt, "riscv,ndev");
+    if (!expect(&r, ndev > 0 && ndev < 1023, "riscv,ndev", (u64)ndev, 96)) {
+        end(&r);
+        return;
+    }
+    u64 nsrc = (u64)ndev + 1;                   /* sources 0..ndev */
+    u64 words = (nsrc + 31) / 32;
+    u64 nctx = 2 * nharts;
+    /* Priorities beyond the last source, up to the pending array. */
+    expect_reserved(&r, "priority[ndev+1]", PLIC_PRIORITY(nsrc));
+    expect_reserved(&r, "priority[ndev+2]", PLIC_PRIORITY(nsrc + 1));
+    expect_reserved(&r, "priority[1023]", PLIC_PRIORITY(1023));
+    /* Pending words beyond the sources; the gap up to the enables. */
+    expect_reserved(&r, "pending[words]", PLIC_BASE + 0x1000 + 4 * words);
+    expect_reserved(&r, "pending-gap-0x1ffc", PLIC_BASE + 0x1ffc);
+    /* Enable words beyond the sources, of every context. */
+    for (u64 c = 0; c < nctx; c++)
+        expect_reserved(&r, "enable[ctx][words]", PLIC_BASE + 0x2000 + 0x80 * c + 4 * words);
+    expect_reserved(&r, "enable[0][31]", PLIC_BASE + 0x2000 + 0x7c);
+    /* Enables of contexts that do not exist. */
+    expect_reserved(&r, "enable[nctx][0]", PLIC_ENABLE(nctx, 0));
+    expect_reserved(&r, "enable[15871][0]", PLIC_ENABLE(15871, 0));
+    /* Context blocks: offsets 8..0xffc. */
+    for (u64 c = 0; c < nctx; c++) {
+        expect_reserved(&r, "context[ctx]+8", PLIC_THRESHOLD(c) + 8);
+        expect_reserved(&r, "context[ctx]+0xffc", PLIC_THRESHOLD(c) + 0xffc);
+    }
+    /* Context blocks of contexts that do not exist (inside the device
+       tree's reg, beyond the harts). */
+    PLIC_EXPECT_BEYOND(&r, "threshold[nctx]", PLIC_THRESHOLD(nctx));
+    PLIC_EXPECT_BEYOND(&r, "claim[nctx]", PLIC_CLAIM(nctx));
+    /* CLINT: msip and mtimecmp of harts that do not exist. */
+    expect_reserved(&r, "clint-msip[nharts]", CLINT_MSIP(nharts));
+    expect_reserved(&r, "clint-msip[4094]", CLINT_MSIP(4094));
+    /* Source 0's priority: reserved (no source 0). */
+    struct probe32 p0 = probe32(PLIC_PRIORITY(0));
+    mmio_w32(PLIC_PRIORITY(0), 0);
+    if (native) note("plic-reserved-offsets", "priority[0] after writing ~0 reads", p0.after);
+    expect(&r, p0.ltraps == 0 && p0.straps == 0, "priority[0]-traps", p0.ltraps + p0.straps, 0);
+    EXPECT_EQ(&r, "priority[0]-after-~0", p0.after, PLIC_PRIORITY0_AFTER_ONES);
+    /* Priority is WARL: ~0 into source 10's. */
+    u32 pr = mmio_r32(PLIC_PRIORITY(UART_IRQ));
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 0xffffffffU);
+    u32 prw = mmio_r32(PLIC_PRIORITY(UART_IRQ));
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), pr);
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 3);
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 9);
+    u32 pr9 = mmio_r32(PLIC_PRIORITY(UART_IRQ));
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), pr);
+    if (native) note("plic-reserved-offsets", "priority[10] after writing ~0 reads", prw);
+    if (native) note("plic-reserved-offsets", "priority[10] after writing 3 then 9 reads", pr9);
+    EXPECT_EQ(&r, "priority[10]-after-~0", prw, PLIC_PRIORITY_AFTER_ONES);
+    EXPECT_EQ(&r, "priority[10]-after-3-then-9", pr9, PLIC_PRIORITY_AFTER_3_9);
+    /* Threshold is WARL too. */
+    u32 th = mmio_r32(PLIC_THRESHOLD(0));
+    mmio_w32(PLIC_THRESHOLD(0), 0xffffffffU);
+    u32 thw = mmio_r32(PLIC_THRESHOLD(0));
+    mmio_w32(PLIC_THRESHOLD(0), th);
+    mmio_w32(PLIC_THRESHOLD(0), 3);
+    mmio_w32(PLIC_THRESHOLD(0), 9);
+    u32 th9 = mmio_r32(PLIC_THRESHOLD(0));
+    mmio_w32(PLIC_THRESHOLD(0), th);
+    if (native) note("plic-reserved-offsets", "threshold[0] after writing ~0 reads", thw);
+    if (native) note("plic-reserved-offsets", "threshold[0] after writing 3 then 9 reads", th9);
+    EXPECT_EQ(&r, "threshold[0]-after-~0", thw, PLIC_THRESHOLD_AFTER_ONES);
+    EXPECT_EQ(&r, "threshold[0]-after-3-then-9", th9, PLIC_THRESHOLD_AFTER_3_9);
+    /* The pending array is read-only. */
+    u32 pw = mmio_r32(PLIC_PENDING(0));
+    mmio_w32(PLIC_PENDING(0), 0xffffffffU);
+    u32 pw2 = mmio_r32(PLIC_PENDING(0));
+    EXPECT_EQ(&r, "pending[0]-write-ignored", pw2, pw);
+    end(&r);
+}
+
+/* The payload's S-mode accesses to the M-context registers: the firmware
+   sees what the payload wrote, and a payload claim on context 0 works. */
+static struct mprv_probe s_access(u64 op, u64 addr, u64 value)
+{
+    struct hart_state *hs = &harts[0];
+    struct mprv_probe p = {0, 0, 0, 0};
+    hs->mode = TRAP_RECOVER_RA;
+    hs->mcause = hs->mtval = 0;
+    u64 n = hs->ntraps;
+    p.value = smode_access(op, addr, value);
+    hs->mode = TRAP_UNEXPECTED;
+    p.traps = hs->ntraps - n;
+    p.cause = hs->mcause;
+    p.tval = hs->mtval;
+    return p;
+}
+
+static int s_ok(struct result *r, const char *what, struct mprv_probe p)
+{
+    if (!expect(r, p.traps == 1 && p.cause == CAUSE_ECALL_S, what, p.cause, CAUSE_ECALL_S)) return 0;
+    return expect(r, harts[0].mepc == (u64)smode_access_ecall, what, harts[0].mepc, (u64)smode_access_ecall);
+}
+
+static void smode_pmp_all(void)
+{
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, ~0UL);
+    csr_write(pmpcfg0, 0x1f);
+}
+
+static void test_plic_smode_m_context(void)
+{
+    struct result r;
+    struct plic_saved s;
+    begin(&r, "plic-smode-m-context");
+    plic_quiet();
+    plic_save(&s);
+    smode_pmp_all();
+    /* S writes context 0's threshold and reads it back; M sees it. */
+    struct mprv_probe p = s_access(1, PLIC_THRESHOLD(0), 3);
+    s_ok(&r, "S-store-threshold0", p);
+    EXPECT_EQ(&r, "M-reads-threshold0", mmio_r32(PLIC_THRESHOLD(0)), 3);
+    p = s_access(0, PLIC_THRESHOLD(0), 0);
+    if (s_ok(&r, "S-load-threshold0", p)) EXPECT_EQ(&r, "S-reads-threshold0", p.value, 3);
+    mmio_w32(PLIC_THRESHOLD(0), 0);
+    p = s_access(0, PLIC_THRESHOLD(0), 0);
+    if (s_ok(&r, "S-load-threshold0-again", p)) EXPECT_EQ(&r, "S-reads-M-write", p.value, 0);
+    /* S writes context 0's enable word; M reads it back. */
+    u32 en = mmio_r32(PLIC_ENABLE(0, UART_IRQ));
+    p = s_access(1, PLIC_ENABLE(0, UART_IRQ), en | UART_BIT);
+    s_ok(&r, "S-store-enable0", p);
+    EXPECT_EQ(&r, "M-reads-enable0", mmio_r32(PLIC_ENABLE(0, UART_IRQ)), en | UART_BIT);
+    /* S claims on context 0, then completes. */
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 1);
+    uart_raise();
+    u64 m1 = poll_mip(MIP_MEIP, MIP_MEIP, 200 * TICKS_PER_MS);
+    p = s_access(0, PLIC_CLAIM(0), 0);
+    u64 c = p.value;
+    int ok = s_ok(&r, "S-claim0", p);
+    u32 p2 = plic_pending10();
+    u64 m2 = csr_read(mip);
+    uart_lower();
+    struct mprv_probe pc = s_access(1, PLIC_CLAIM(0), c);
+    EXPECT_EQ(&r, "mip.MEIP-raised", m1 & MIP_MEIP, MIP_MEIP);
+    if (ok) EXPECT_EQ(&r, "S-claim0-value", c, UART_IRQ);
+    EXPECT_EQ(&r, "pending-after-S-claim", p2, 0);
+    EXPECT_EQ(&r, "mip.MEIP-after-S-claim", m2 & MIP_MEIP, 0);
+    s_ok(&r, "S-complete0", pc);
+    /* The firmware's next claim finds nothing: S's complete was real. */
+    u32 c2 = mmio_r32(PLIC_CLAIM(0));
+    if (c2) mmio_w32(PLIC_CLAIM(0), c2);
+    EXPECT_EQ(&r, "M-claim-after-S-complete", c2, 0);
+    plic_restore(&s);
+    end(&r);
+}
+
+/* The payload's own S context (1): claim and complete natively from S;
+   SEIP follows. */
+static void test_plic_smode_s_context(void)
+{
+    struct result r;
+    struct plic_saved s;
+    begin(&r, "plic-smode-s-context");
+    plic_quiet();
+    plic_save(&s);
+    smode_pmp_all();
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 1);
+    struct mprv_probe p = s_access(1, PLIC_THRESHOLD(1), 0);
+    s_ok(&r, "S-store-threshold1", p);
+    p = s_access(1, PLIC_ENABLE(1, UART_IRQ), mmio_r32(PLIC_ENABLE(1, UART_IRQ)) | UART_BIT);
+    s_ok(&r, "S-store-enable1", p);
+    EXPECT_EQ(&r, "M-reads-enable1", mmio_r32(PLIC_ENABLE(1, UART_IRQ)) & UART_BIT, UART_BIT);
+    uart_raise();
+    u64 m1 = poll_mip(MIP_SEIP, MIP_SEIP, 200 * TICKS_PER_MS);
+    p = s_access(0, PLIC_PENDING(UART_IRQ), 0);
+    u64 pend = p.value;
+    s_ok(&r, "S-load-pending", p);
+    p = s_access(0, PLIC_CLAIM(1), 0);
+    u64 c = p.value;
+    int ok = s_ok(&r, "S-claim1", p);
+    u64 m2 = csr_read(mip);
+    u32 p2 = plic_pending10();
+    uart_lower();
+    struct mprv_probe pc = s_access(1, PLIC_CLAIM(1), c);
+    EXPECT_EQ(&r, "mip.SEIP-raised", m1 & MIP_XEIP, MIP_SEIP);
+    EXPECT_EQ(&r, "S-pending", (pend >> UART_IRQ) & 1, 1);
+    if (ok) EXPECT_EQ(&r, "S-claim1-value", c, UART_IRQ);
+    EXPECT_EQ(&r, "mip.SEIP-after-S-claim", m2 & MIP_XEIP, 0);
+    EXPECT_EQ(&r, "pending-after-S-claim", p2, 0);
+    s_ok(&r, "S-complete1", pc);
+    plic_restore(&s);
+    end(&r);
+}
+
+/* The firmware's PMP over the PLIC binds the payload: S accesses it denies
+   fault (5/7, mtval = the address) into the firmware, its own S-context page
+   included; what it allows works. */
+static void expect_s_fault(struct result *r, const char *what, struct mprv_probe p, u64 cause, u64 addr)
+{
+    if (!expect(r, p.traps == 1 && p.cause == cause, what, p.cause, cause)) return;
+    expect(r, p.tval == addr, what, p.tval, addr);
+}
+
+#define PMP_NAPOT_ADDR(base, size) (((base) >> 2) | (((size) >> 3) - 1))
+
+static void test_plic_smode_pmp(void)
+{
+    struct result r;
+    struct plic_saved s;
+    begin(&r, "plic-smode-pmp");
+    plic_quiet();
+    plic_save(&s);
+    mmio_w32(PLIC_THRESHOLD(0), 2);
+    mmio_w32(PLIC_THRESHOLD(1), 1);
+    u64 s_page = PLIC_THRESHOLD(1);
+
+    /* Entry 0: the whole PLIC (64 MiB), no access; entry 1: the rest. */
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, PMP_NAPOT_ADDR(PLIC_BASE, 0x4000000UL));
+    csr_write(pmpaddr1, ~0UL);
+    csr_write(pmpcfg0, 0x18UL | (0x1fUL << 8));
+    expect_s_fault(&r, "deny-all: S-load-threshold1", s_access(0, PLIC_THRESHOLD(1), 0),
+                   CAUSE_LOAD_FAULT, PLIC_THRESHOLD(1));
+    expect_s_fault(&r, "deny-all: S-load-claim1", s_access(0, PLIC_CLAIM(1), 0),
+                   CAUSE_LOAD_FAULT, PLIC_CLAIM(1));
+    expect_s_fault(&r, "deny-all: S-store-threshold1", s_access(1, PLIC_THRESHOLD(1), 5),
+                   CAUSE_STORE_FAULT, PLIC_THRESHOLD(1));
+    expect_s_fault(&r, "deny-all: S-store-threshold0", s_access(1, PLIC_THRESHOLD(0), 5),
+                   CAUSE_STORE_FAULT, PLIC_THRESHOLD(0));
+    expect_s_fault(&r, "deny-all: S-store-priority10", s_access(1, PLIC_PRIORITY(UART_IRQ), 5),
+                   CAUSE_STORE_FAULT, PLIC_PRIORITY(UART_IRQ));
+    expect_s_fault(&r, "deny-all: S-load-pending", s_access(0, PLIC_PENDING(0), 0),
+                   CAUSE_LOAD_FAULT, PLIC_PENDING(0));
+    EXPECT_EQ(&r, "deny-all: threshold0-unchanged", mmio_r32(PLIC_THRESHOLD(0)), 2);
+    EXPECT_EQ(&r, "deny-all: threshold1-unchanged", mmio_r32(PLIC_THRESHOLD(1)), 1);
+
+    /* Entry 0: only the S-context page RW; entry 1: the PLIC, none; entry 2: all. */
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, PMP_NAPOT_ADDR(s_page, 0x1000UL));
+    csr_write(pmpaddr1, PMP_NAPOT_ADDR(PLIC_BASE, 0x4000000UL));
+    csr_write(pmpaddr2, ~0UL);
+    csr_write(pmpcfg0, 0x1bUL | (0x18UL << 8) | (0x1fUL << 16));
+    struct mprv_probe p = s_access(0, PLIC_THRESHOLD(1), 0);
+    if (s_ok(&r, "page-only: S-load-threshold1", p)) EXPECT_EQ(&r, "page-only: threshold1", p.value, 1);
+    s_ok(&r, "page-only: S-store-threshold1", s_access(1, PLIC_THRESHOLD(1), 3));
+    EXPECT_EQ(&r, "page-only: M-reads-threshold1", mmio_r32(PLIC_THRESHOLD(1)), 3);
+    expect_s_fault(&r, "page-only: S-store-threshold0", s_access(1, PLIC_THRESHOLD(0), 5),
+                   CAUSE_STORE_FAULT, PLIC_THRESHOLD(0));
+    expect_s_fault(&r, "page-only: S-load-enable1", s_access(0, PLIC_ENABLE(1, 0), 0),
+                   CAUSE_LOAD_FAULT, PLIC_ENABLE(1, 0));
+    EXPECT_EQ(&r, "page-only: threshold0-unchanged", mmio_r32(PLIC_THRESHOLD(0)), 2);
+
+    /* Entry 0: the S-context page, no access; entry 1: all. */
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, PMP_NAPOT_ADDR(s_page, 0x1000UL));
+    csr_write(pmpaddr1, ~0UL);
+    csr_write(pmpaddr2, 0);
+    csr_write(pmpcfg0, 0x18UL | (0x1fUL << 8));
+    expect_s_fault(&r, "page-denied: S-load-claim1", s_access(0, PLIC_CLAIM(1), 0),
+                   CAUSE_LOAD_FAULT, PLIC_CLAIM(1));
+    expect_s_fault(&r, "page-denied: S-store-threshold1", s_access(1, PLIC_THRESHOLD(1), 6),
+                   CAUSE_STORE_FAULT, PLIC_THRESHOLD(1));
+    s_ok(&r, "page-denied: S-store-threshold0", s_access(1, PLIC_THRESHOLD(0), 4));
+    EXPECT_EQ(&r, "page-denied: M-reads-threshold0", mmio_r32(PLIC_THRESHOLD(0)), 4);
+    EXPECT_EQ(&r, "page-denied: threshold1-unchanged", mmio_r32(PLIC_THRESHOLD(1)), 3);
+
+    /* Read-only over the PLIC: S loads work, S stores fault. */
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, PMP_NAPOT_ADDR(PLIC_BASE, 0x4000000UL));
+    csr_write(pmpcfg0, 0x19UL | (0x1fUL << 8));
+    p = s_access(0, PLIC_THRESHOLD(1), 0);
+    if (s_ok(&r, "read-only: S-load-threshold1", p)) EXPECT_EQ(&r, "read-only: threshold1", p.value, 3);
+    expect_s_fault(&r, "read-only: S-store-threshold1", s_access(1, PLIC_THRESHOLD(1), 7),
+                   CAUSE_STORE_FAULT, PLIC_THRESHOLD(1));
+    expect_s_fault(&r, "read-only: S-store-enable0", s_access(1, PLIC_ENABLE(0, 0), ~0U),
+                   CAUSE_STORE_FAULT, PLIC_ENABLE(0, 0));
+    EXPECT_EQ(&r, "read-only: threshold1-unchanged", mmio_r32(PLIC_THRESHOLD(1)), 3);
+
+    smode_pmp_all();
+    plic_restore(&s);
+    end(&r);
+}
+
+/* S-mode loads and stores at reserved PLIC offsets: read 0,
+   writes ignored, no fault (the firmware's PMP allows everything). */
+static void test_plic_smode_reserved(u64 fdt)
+{
+    struct result r;
+    begin(&r, "plic-smode-reserved-offsets");
+    plic_quiet();
+    smode_pmp_all();
+    i64 ndev = fdt_find_u32(fdt, "riscv,ndev");
+    u64 nsrc = ndev > 0 ? (u64)ndev + 1 : 97;
+    u64 words = (nsrc + 31) / 32, nctx = 2 * nharts;
+    u64 addrs[7] = {
+        PLIC_PRIORITY(nsrc), PLIC_BASE + 0x1000 + 4 * words, PLIC_BASE + 0x2000 + 4 * words,
+        PLIC_ENABLE(nctx, 0), PLIC_THRESHOLD(1) + 8, PLIC_THRESHOLD(0) + 0xffc, PLIC_THRESHOLD(nctx),
+    };
+    for (int i = 0; i < 7; i++) {
+        struct mprv_probe l = s_access(0, addrs[i], 0);
+        struct mprv_probe st = s_access(1, addrs[i], ~0U);
+        struct mprv_probe l2 = s_access(0, addrs[i], 0);
+        int ok = l.cause == CAUSE_ECALL_S && st.cause == CAUSE_ECALL_S && l2.cause == CAUSE_ECALL_S &&
+                 l.value == 0 && l2.value == 0;
+        if (!ok) {
+            note("plic-smode-reserved-offsets", "address", addrs[i]);
+            note("plic-smode-reserved-offsets", "  load cause/value", (l.cause << 32) | (l.value & 0xffffffffUL));
+            note("plic-smode-reserved-offsets", "  store cause, then load cause/value",
+                 (st.cause << 48) | (l2.cause << 32) | (l2.value & 0xffffffffUL));
+        }
+        if (!expect(&r, l.cause == CAUSE_ECALL_S, "S-load-cause", l.cause, CAUSE_ECALL_S)) continue;
+        if (!expect(&r, l.value == 0, "S-load-value", l.value, 0)) continue;
+        if (!expect(&r, st.cause == CAUSE_ECALL_S, "S-store-cause", st.cause, CAUSE_ECALL_S)) continue;
+        expect(&r, l2.cause == CAUSE_ECALL_S && l2.value == 0, "S-load-after-store", l2.value, 0);
+    }
+    end(&r);
+}
+
+/* The CLINT from S-mode when the firmware's PMP allows it: mtime reads,
+   msip[0] written by S raises the firmware's mip.MSIP, msip of a hart that
+   does not exist reads 0 and ignores writes. */
+static void test_clint_smode(void)
+{
+    struct result r;
+    begin(&r, "clint-smode-access");
+    plic_quiet();
+    smode_pmp_all();
+    u64 t0 = mtime();
+    struct mprv_probe p = s_access(0, CLINT_MTIME, 0);
+    if (s_ok(&r, "S-load-mtime", p)) expect(&r, p.value != 0, "S-mtime-nonzero", p.value, t0 & 0xffffffffUL);
+    p = s_access(1, CLINT_MSIP(0), 1);
+    int ok = s_ok(&r, "S-store-msip0", p);
+    u64 m = csr_read(mip);
+    u32 v = mmio_r32(CLINT_MSIP(0));
+    mmio_w32(CLINT_MSIP(0), 0);
+    if (ok) {
+        EXPECT_EQ(&r, "M-reads-msip0", v, 1);
+        EXPECT_EQ(&r, "mip.MSIP", m & MIP_MSIP, MIP_MSIP);
+    }
+    EXPECT_EQ(&r, "mip.MSIP-after-clear", csr_read(mip) & MIP_MSIP, 0);
+    p = s_access(0, CLINT_MSIP(nharts), 0);
+    if (s_ok(&r, "S-load-msip[nharts]", p)) EXPECT_EQ(&r, "S-msip[nharts]", p.value, 0);
+    s_ok(&r, "S-store-msip[nharts]", s_access(1, CLINT_MSIP(nharts), 1));
+    EXPECT_EQ(&r, "M-reads-msip[nharts]", mmio_r32(CLINT_MSIP(nharts)), 0);
+    end(&r);
+}
+
+/* Hart 1's M context (2) driven by hart 0: hart 1 sees its mip.MEIP rise
+   with its mie = 0, and drop when hart 0 claims on context 2. */
+static void test_plic_other_hart(void)
+{
+    struct result r;
+    struct plic_saved s;
+    if (nharts < 2) {
+        skip("plic-other-hart", "needs 2 harts (-smp 2)");
+        return;
+    }
+    begin(&r, "plic-other-hart");
+    plic_quiet();
+    plic_save(&s);
+    mmio_w32(PLIC_PRIORITY(UART_IRQ), 1);
+    mmio_w32(PLIC_THRESHOLD(2), 0);
+    plic_set_enable(2, 1);
+    EXPECT_EQ(&r, "enable2-readback", mmio_r32(PLIC_ENABLE(2, UART_IRQ)) & UART_BIT, UART_BIT);
+    ack[1] = 0;
+    __asm__ volatile("fence rw, rw" ::: "memory");
+    cmd[1] = CMD_WATCH_MIP;
+    if (!expect(&r, wait_value(&ack[1], 1, 2000 * TICKS_PER_MS), "hart1-ready", ack[1], 1)) {
+        cmd[1] = 0;
+        plic_restore(&s);
+        end(&r);
+        return;
+    }
+    uart_raise();
+    u64 start = mtime(), m1 = 0;
+    while (mtime() - start < 500 * TICKS_PER_MS) {
+        m1 = watch_mip[1];
+        if (m1 & MIP_MEIP) break;
+    }
+    u64 m0 = csr_read(mip);
+    u32 c = mmio_r32(PLIC_CLAIM(2));
+    u64 seq = watch_seq[1], m2 = ~0UL;
+    start = mtime();
+    while (mtime() - start < 500 * TICKS_PER_MS) {
+        if (watch_seq[1] > seq + 2) {
+            m2 = watch_mip[1];
+            if (!(m2 & MIP_MEIP)) break;
+        }
+    }
+    uart_lower();
+    if (c) mmio_w32(PLIC_CLAIM(2), c);
+    cmd[1] = 0;
+    wait_value(&ack[1], 2, 2000 * TICKS_PER_MS);
+    EXPECT_EQ(&r, "hart1-mip.MEIP-raised", m1 & MIP_MEIP, MIP_MEIP);
+    EXPECT_EQ(&r, "hart0-mip.MEIP", m0 & MIP_MEIP, 0);
+    EXPECT_EQ(&r, "claim2", c, UART_IRQ);
+    EXPECT_EQ(&r, "hart1-mip.MEIP-after-claim", m2 & MIP_MEIP, 0);
+    EXPECT_EQ(&r, "hart1-unexpected", harts[1].unexpected, 0);
+    plic_restore(&s);
+    end(&r);
+}
+
 /* ---- secondary harts ------------------------------------------------------- */
 
 static void secondary(u64 h)
@@ -917,6 +1695,18 @@ static void secondary(u64 h)
     struct hart_state *hs = &harts[h];
     __atomic_fetch_add(&checked_in, 1, __ATOMIC_SEQ_CST);
     for (;;) {
+        if (cmd[h] == CMD_WATCH_MIP) {
+            /* Sample mip (mie = 0, MIE = 0: nothing is taken) until told. */
+            ack[h] = 1;
+            while (cmd[h] == CMD_WATCH_MIP) {
+                watch_mip[h] = csr_read(mip);
+                __asm__ volatile("fence rw, rw" ::: "memory");
+                watch_seq[h]++;
+            }
+            __asm__ volatile("fence rw, rw" ::: "memory");
+            ack[h] = 2;
+            continue;
+        }
         if (cmd[h] != CMD_MSI) continue;
         __asm__ volatile("fence rw, rw" ::: "memory");
         hs->mode = TRAP_UNEXPECTED;
@@ -968,6 +1758,18 @@ void testfw_main(u64 a0, u64 fdt, u64 info)
     test_smode();
     test_mprv_bare();
     test_mprv_sv39();
+    test_plic_m_and_s();
+    test_plic_pending_before_enable();
+    test_plic_claim_right_after_raise();
+    test_plic_claim_complete_pending();
+    test_plic_claim_threshold();
+    test_plic_reserved(fdt);
+    test_plic_smode_m_context();
+    test_plic_smode_s_context();
+    test_plic_smode_pmp();
+    test_plic_smode_reserved(fdt);
+    test_plic_other_hart();
+    test_clint_smode();
 
     struct hart_state *hs = &harts[0];
     if (hs->unexpected) {

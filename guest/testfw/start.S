@@ -251,3 +251,27 @@ s_mode_ecall:
     ecall
     /* Not reached when the handler works; spin so a failure is visible. */
 1:  j       1b
+
+/* u64 smode_access(u64 op, u64 addr, u64 value): one 32-bit access from
+   S-mode: op 0 loads from addr and returns the value, op 1 stores value to
+   addr. The stub's ecall (cause 9) or its access fault comes back to our
+   caller in M-mode through TRAP_RECOVER_RA; a0 is the stub's a0 then (the
+   value loaded, 0 after a store, op after a faulting load). */
+    .globl smode_access, smode_access_ecall
+smode_access:
+    lla     t0, smode_access_stub
+    csrw    mepc, t0
+    li      t0, MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE
+    csrc    mstatus, t0
+    li      t0, (1 << 11)
+    csrs    mstatus, t0
+    mret
+smode_access_stub:
+    bnez    a0, 1f
+    lw      a0, 0(a1)
+    j       smode_access_ecall
+1:  sw      a2, 0(a1)
+    li      a0, 0
+smode_access_ecall:
+    ecall
+2:  j       2b

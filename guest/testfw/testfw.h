@@ -10,6 +10,7 @@
 #define MSTATUS_MPIE  (1 << 7)
 #define MSTATUS_MPP   (3 << 11)
 
+#define MIP_SEIP      (1 << 9)
 #define MIP_MSIP      (1 << 3)
 #define MIP_MTIP      (1 << 7)
 #define MIP_MEIP      (1 << 11)
@@ -44,6 +45,7 @@ typedef long               i64;
 #define PLIC_ENABLE(c, s)  (PLIC_BASE + 0x2000UL + 0x80UL * (c) + 4UL * ((s) / 32))
 #define PLIC_THRESHOLD(c)  (PLIC_BASE + 0x200000UL + 0x1000UL * (c))
 #define PLIC_CLAIM(c)      (PLIC_THRESHOLD(c) + 4)
+#define PLIC_PENDING(s)    (PLIC_BASE + 0x1000UL + 4UL * ((s) / 32))
 #define UART_BASE     0x10000000UL
 #define UART_THR      (UART_BASE + 0)
 #define UART_IER      (UART_BASE + 1)
@@ -112,6 +114,8 @@ extern const char probe_store_insn[];
 void probe_jump(u64 addr);
 void enter_smode(void);
 extern const char s_mode_ecall[];
+u64 smode_access(u64 op, u64 addr, u64 value);
+extern const char smode_access_ecall[];
 extern const char _start[];
 
 #endif /* __ASSEMBLER__ */
