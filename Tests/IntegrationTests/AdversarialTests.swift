@@ -17,12 +17,11 @@ import Testing
 struct AdversarialTests {
     static let allTests = ["monitor-sweep", "mprv-and-paging-into-monitor", "devices-emulated", "mret-mpp2",
                            "wfi-timer-mie0", "random-words-vM", "random-words-S", "random-words-U",
-                           "ipi-timer-flood", "payload-plic-pmp", "payload-sie-leak", "pmp-lock-over-monitor"]
+                           "ipi-timer-flood", "payload-plic-pmp", "payload-sie-leak", "mei-masked-no-storm",
+                           "pmp-lock-over-monitor"]
 
     /// Tests failing on the monitor because of reported findings.
-    static let knownFindings: [String: String] = [
-        "payload-plic-pmp": "the payload world's PLIC entry precedes the firmware's PMP entries",
-    ]
+    static let knownFindings: [String: String] = [:]
 
     static func script() throws -> String {
         let path = TestEnvironment.root.appendingPathComponent("scripts/adversary").path
