@@ -21,6 +21,16 @@
 #define OP_PLIC     5   /* PLIC + UART THRE interrupt */
 #define OP_WFI      6   /* wfi with an enabled pending bit (MIE = 0) */
 #define OP_MTVEC    7   /* mtvec direct (a = 0) or vectored (a = 1) */
+#define OP_DEV      8   /* a device access form (AMO, LR/SC, misaligned, RVC) */
+#define OP_PLICX    9   /* PLIC + UART THRE scenarios, polled */
+
+/* DEV flags: preset/read back the register(s) at d >> 32 (and +4). */
+#define DV_PRE      0x01   /* preset: c (and c >> 32 at +4 with DV_TWO) */
+#define DV_RB       0x02   /* read back after the access */
+#define DV_TWO      0x04   /* two words (rbaddr, rbaddr + 4) with sw/lw */
+#define DV_DWORD    0x08   /* one doubleword with sd/ld instead */
+#define DV_SLOT2    0x10   /* d bits 31:0 = second instruction in the slot;
+                              its rd is a4, printed after the first result */
 
 /* EXEC flags. */
 #define F_READBACK        0x01   /* then run c (a read of the CSR) */

@@ -57,7 +57,7 @@ typedef unsigned char u8;
 #define PLIC_ENABLE(c, w) (PLIC + 0x2000UL + 0x80UL * (c) + 4UL * (w))
 #define PLIC_THRESH(c)    (PLIC + 0x200000UL + 0x1000UL * (c))
 #define PLIC_CLAIM(c)     (PLIC_THRESH(c) + 4)
-#define PLIC_SOURCES 96
+#define PLIC_SOURCES 97        /* riscv,ndev = 96: sources 1..96 (priority[96] is real) */
 #define UART       0x10000000UL
 #define UART_IER   (UART + 1)
 #define UART_LSR   (UART + 5)
@@ -128,6 +128,7 @@ static volatile u32 lower_stub[4] __attribute__((aligned(64), section(".data")))
 static volatile u64 scratch[64] __attribute__((aligned(64)));
 
 volatile u64 s_record[5];      /* scause, sepc, stval, sstatus, valid */
+volatile u64 slot_a4;          /* a4 after the slot (run_slot) */
 
 /* ---- console --------------------------------------------------------------- */
 
@@ -390,6 +391,9 @@ static void reset_state(void)
         for (int w = 0; w < 3; w++) w32(PLIC_ENABLE(c, w), 0);
         w32(PLIC_THRESH(c), 0);
     }
+    /* Any SC ends the reservation an lr of the last program may have left
+       (sc.w zero, zero, (scratch)). */
+    __asm__ volatile("sc.w zero, zero, (%0)" :: "r"(&scratch[0]) : "memory");
     for (int i = 0; i < 64; i++) scratch[i] = 0x0123456789abcdefUL * (u64)(i + 1);
     s_record[4] = 0;
     /* Last: the quiet traps above (CSRs this hart lacks) wrote these. */
@@ -674,6 +678,186 @@ static void op_mtvec(const struct op *o)
     print_traps();
 }
 
+
+/* ---- device access forms and PLIC scenarios --------------------------------------- */
+
+#define I_LW_A3_A2  0x00062683u    /* lw a3, 0(a2) */
+#define I_LD_A3_A2  0x00063683u    /* ld a3, 0(a2) */
+#define I_SW_A4_A2  0x00e62023u    /* sw a4, 0(a2) */
+#define I_SD_A4_A2  0x00e63023u    /* sd a4, 0(a2) */
+#define I_RET       0x00008067u
+
+/* DEV: run insn (a2 = a, a4 = b; with DV_SLOT2 followed by the second
+   instruction d[31:0] in the same slot) on a device register, after an
+   optional plain preset of the register(s) at d >> 32 with c, then read
+   them back with plain lw/ld. Prints " d <preset traps> e <a3> <traps>
+   [s <a4>] [rb <v> <traps> [<v2> <traps>]]". */
+static void op_dev(const struct op *o)
+{
+    u64 rb = o->d >> 32;
+    int dw = o->flags & DV_DWORD, two = (o->flags & DV_TWO) && !dw;
+    puts_(" d");
+    if (o->flags & DV_PRE) {
+        exec_insn(dw ? I_SD_A4_A2 : I_SW_A4_A2, rb, o->c);
+        if (two) exec_insn(I_SW_A4_A2, rb + 4, o->c >> 32);
+        print_traps();
+    }
+    exec_slot[0] = o->insn;
+    exec_slot[1] = (o->flags & DV_SLOT2) ? (u32)o->d : I_RET;
+    exec_slot[2] = I_RET;
+    fence_i();
+    u64 v = run_slot(o->a, o->b, exec_slot);
+    u64 v2 = slot_a4;
+    puts_(" e");
+    field(v);
+    print_traps();
+    if (o->flags & DV_SLOT2) {
+        puts_(" s");
+        field(v2);
+    }
+    if (o->flags & DV_RB) {
+        puts_(" rb");
+        field(exec_insn(dw ? I_LD_A3_A2 : I_LW_A3_A2, rb, 0));
+        print_traps();
+        if (two) {
+            field(exec_insn(I_LW_A3_A2, rb + 4, 0));
+            print_traps();
+        }
+    }
+    /* A trap on one side only must not leak into later ops: the trap CSRs
+       and mstatus.MPP/MPIE (the handler's mret changes them) are reset. */
+    quiet = 1;
+    csr_write(0x34a, 0);                /* mtinst (traps without H) */
+    csr_write(0x34b, 0);                /* mtval2 */
+    csr_set(mstatus, MSTATUS_MPP | MSTATUS_MPIE);
+    csr_write(mepc, 0);
+    csr_write(mcause, 0);
+    csr_write(mtval, 0);
+    quiet = 0;
+    ntlog = 0;
+}
+
+#define IER_THRE 0x02
+#define SRC10 (1U << UART_IRQ)
+
+static u64 mip_ext(void) { return csr_read(mip) & (MIP_MEIP | MIP_SEIP); }
+static u64 pend10(void) { return r32(PLIC_PENDING(0)) & SRC10; }
+static u32 claim(u64 ctx) { return r32(PLIC_CLAIM(ctx)); }
+static void complete(u64 ctx, u32 id) { w32(PLIC_CLAIM(ctx), id); }
+
+/*
+ * PLICX: the UART THRE interrupt (source 10), polled with mie = 0; nothing
+ * is printed until the UART and the PLIC are quiet again (printing moves
+ * THRE). a = variant, b = priority of source 10, c = threshold (variant
+ * 4: the wrong id completed), d bit 0 = the claiming context (0 = M of
+ * hart 0, 1 = its S context), bit 1 = enable order (variant 2).
+ *  0: the line rises before context 0 enables the source
+ *  1: enabled first, the line rises, a claim at once
+ *  2: enabled in contexts 0 and 1: mip.MEIP/SEIP, a claim from each
+ *  3: threshold against priority, then threshold 0
+ *  4: claim twice, complete a wrong id, complete, the line re-raised
+ */
+static void op_plicx(const struct op *o)
+{
+    u64 r[24];
+    int n = 0;
+    u64 cx = o->d & 1, other = cx ^ 1;
+    u32 id = 0, id2 = 0;
+    u64 saved_mie = csr_read(mie);
+    csr_write(mie, 0);
+    while (!(r8(UART_LSR) & 0x40))      /* transmitter empty: THRE holds */
+        ;
+    w32(PLIC_PRIO(UART_IRQ), (u32)o->b);
+    switch (o->a) {
+    case 0:
+        w32(PLIC_THRESH(0), (u32)o->c);
+        w8(UART_IER, IER_THRE);
+        r[n++] = pend10(); r[n++] = mip_ext();
+        w32(PLIC_ENABLE(0, 0), SRC10);
+        r[n++] = mip_ext(); r[n++] = pend10();
+        id = claim(0);
+        r[n++] = id; r[n++] = pend10(); r[n++] = mip_ext();
+        w8(UART_IER, 0);
+        if (id) complete(0, id);
+        r[n++] = pend10(); r[n++] = mip_ext();
+        break;
+    case 1:
+        w32(PLIC_ENABLE(cx, 0), SRC10);
+        w32(PLIC_THRESH(cx), (u32)o->c);
+        r[n++] = mip_ext();
+        w8(UART_IER, IER_THRE);
+        id = claim(cx);
+        r[n++] = id; r[n++] = pend10(); r[n++] = mip_ext();
+        w8(UART_IER, 0);
+        if (id) complete(cx, id);
+        r[n++] = pend10(); r[n++] = mip_ext();
+        break;
+    case 2:
+        if (o->d & 2) {
+            w32(PLIC_ENABLE(1, 0), SRC10);
+            w32(PLIC_ENABLE(0, 0), SRC10);
+        } else {
+            w32(PLIC_ENABLE(0, 0), SRC10);
+            w32(PLIC_ENABLE(1, 0), SRC10);
+        }
+        w32(PLIC_THRESH(cx), (u32)o->c);
+        w8(UART_IER, IER_THRE);
+        r[n++] = mip_ext(); r[n++] = pend10();
+        id = claim(cx);
+        r[n++] = id; r[n++] = pend10(); r[n++] = mip_ext();
+        id2 = claim(other);
+        r[n++] = id2; r[n++] = pend10(); r[n++] = mip_ext();
+        w8(UART_IER, 0);
+        if (id) complete(cx, id);
+        if (id2) complete(other, id2);
+        r[n++] = pend10(); r[n++] = mip_ext();
+        break;
+    case 3:
+        w32(PLIC_ENABLE(cx, 0), SRC10);
+        w32(PLIC_THRESH(cx), (u32)o->c);
+        w8(UART_IER, IER_THRE);
+        r[n++] = r32(PLIC_THRESH(cx)); r[n++] = mip_ext(); r[n++] = pend10();
+        id = claim(cx);
+        r[n++] = id; r[n++] = mip_ext();
+        w32(PLIC_THRESH(cx), 0);
+        r[n++] = mip_ext(); r[n++] = pend10();
+        id2 = claim(cx);
+        r[n++] = id2; r[n++] = mip_ext();
+        w8(UART_IER, 0);
+        if (id) complete(cx, id);
+        if (id2) complete(cx, id2);
+        r[n++] = pend10(); r[n++] = mip_ext();
+        break;
+    default:
+        w32(PLIC_ENABLE(cx, 0), SRC10);
+        w8(UART_IER, IER_THRE);
+        id = claim(cx);
+        id2 = claim(cx);
+        r[n++] = id; r[n++] = id2; r[n++] = pend10(); r[n++] = mip_ext();
+        complete(cx, (u32)o->c);
+        r[n++] = pend10(); r[n++] = mip_ext();
+        if (id) complete(cx, id);
+        r[n++] = pend10(); r[n++] = mip_ext();
+        w8(UART_IER, 0);
+        w8(UART_IER, IER_THRE);
+        r[n++] = pend10(); r[n++] = mip_ext();
+        id = claim(cx);
+        r[n++] = id;
+        w8(UART_IER, 0);
+        if (id) complete(cx, id);
+        r[n++] = pend10(); r[n++] = mip_ext();
+        break;
+    }
+    w8(UART_IER, 0);
+    w32(PLIC_THRESH(0), 0);
+    w32(PLIC_THRESH(1), 0);
+    plic_drain();
+    csr_write(mie, saved_mie);
+    puts_(" x");
+    for (int i = 0; i < n; i++) field(r[i]);
+    print_traps();
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 static void power_off(u32 code)
@@ -722,6 +906,8 @@ void difffw_main(void)
             case OP_PLIC: op_plic(o); break;
             case OP_WFI: op_wfi(o); break;
             case OP_MTVEC: op_mtvec(o); break;
+            case OP_DEV: op_dev(o); break;
+            case OP_PLICX: op_plicx(o); break;
             default: puts_(" ?"); break;
             }
             if (!(o->kind == OP_EXEC && (o->flags & F_QUIET))) puts_("\n");

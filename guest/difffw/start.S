@@ -76,7 +76,8 @@ trap_common:
 /*
  * u64 run_slot(u64 a2_value, u64 a4_value, void *slot): runs the generated
  * instruction in `slot` (followed there by `ret`) with a2, a4 as given and
- * a3 = SENTINEL; returns a3. A trapping instruction is skipped by the handler.
+ * a3 = SENTINEL; returns a3 and leaves a4 in slot_a4. A trapping instruction
+ * is skipped by the handler.
  */
     .globl run_slot
 run_slot:
@@ -88,6 +89,8 @@ run_slot:
     lla     t1, sentinel_value
     ld      a3, 0(t1)
     jalr    ra, 0(t0)
+    lla     t1, slot_a4             /* a second result (sc of an lr/sc pair) */
+    sd      a4, 0(t1)
     mv      a0, a3
     ld      ra, 0(sp)
     addi    sp, sp, 16
