@@ -22,7 +22,8 @@ public protocol DeviceRegisters {
 public struct DeviceReservation: Equatable, Sendable {
     /// The reserved device offset, or `nil` when no reservation is held.
     public var offset: UInt64?
-    /// The value the `lr` loaded, which the host's `sc` compares against.
+    /// The value the `lr` wrote to `rd` (sign-extended), which the host's
+    /// `sc` compares the register's value, sign-extended, against.
     public var value: UInt64
 
     public init(offset: UInt64? = nil, value: UInt64 = 0) {
@@ -45,18 +46,23 @@ public enum DeviceAccessOutcome: Equatable, Sendable {
 /// LR/SC on a device.
 ///
 /// - An aligned access of a size the device accepts is one device access; a
-///   size it refuses is a load (cause 5) or store/AMO (cause 7) access fault.
+///   size it refuses is a load (cause 5) or store (cause 7) access fault, and
+///   for an AMO a load access fault too (QEMU performs it as a load first;
+///   the specification would say cause 7).
 /// - A misaligned load is two aligned loads of the same size, at the address
 ///   rounded down and the next one, combined little-endian; a misaligned
 ///   store is a sequence of byte stores in ascending address order. Either
 ///   faults if the device refuses one of its parts.
-/// - AMOs and LR/SC must be naturally aligned (otherwise address-misaligned:
-///   cause 6 for AMOs and SC, 4 for LR). On a device, an AMO is a load
-///   followed by a store of the combined value; `lr` is a load that records a
-///   reservation; `sc` fails without an access unless the reservation is for
-///   this address, and otherwise loads, stores the new value if the loaded
-///   one still equals what `lr` loaded (the old one if not), and succeeds iff
-///   it was equal. Every `sc` clears the reservation.
+/// - AMOs and `lr` must be naturally aligned (otherwise address-misaligned:
+///   cause 6 for AMOs, 4 for `lr`). On a device, an AMO is a load followed by
+///   a store of the combined value; `lr` is a load that records a reservation
+///   of the address and of the value it wrote to `rd` (sign-extended); `sc`
+///   fails without an access unless the reservation is for this address
+///   (checked before alignment, so a misaligned `sc` simply fails), and
+///   otherwise is a compare-and-swap of its width against the reserved value
+///   (stores the new value if the register equals it, the old one if not)
+///   whose `rd` is 0 iff the sign-extended old value equals the reserved
+///   value. Every `sc` clears the reservation.
 ///
 /// A trap-and-emulate monitor on QEMU reaches the `sc` of an `lr`/`sc` pair
 /// on a device only if the hart still holds a reservation for it, and QEMU
@@ -95,20 +101,21 @@ public enum HostDeviceAccess {
         case .loadReserved:
             guard aligned else { return .exception(.loadAddressMisaligned) }
             guard device.accepts(offset: offset, width: width) else { return .exception(.loadAccessFault) }
-            let raw = device.load(offset: offset, width: width)
-            reservation = DeviceReservation(offset: offset, value: raw)
-            return .completed(value: extend(raw, width: width, signExtends: true))
+            let loaded = extend(device.load(offset: offset, width: width), width: width, signExtends: true)
+            reservation = DeviceReservation(offset: offset, value: loaded)
+            return .completed(value: loaded)
         case .storeConditional:
-            guard aligned else { return .exception(.storeAddressMisaligned) }
             let held = reservation
             reservation = DeviceReservation()
             guard held.offset == offset else { return .completed(value: 1) }
+            guard aligned else { return .exception(.storeAddressMisaligned) }
             guard device.accepts(offset: offset, width: width) else { return .exception(.loadAccessFault) }
+            // A compare-and-swap of the sc's width against the reserved value
+            // truncated to it; rd compares the sign-extended old value.
             let old = device.load(offset: offset, width: width)
-            let mask = widthMask(width)
-            let succeeds = old == held.value & mask
-            device.store(offset: offset, width: width, value: succeeds ? value : old)
-            return .completed(value: succeeds ? 0 : 1)
+            let swaps = old == held.value & widthMask(width)
+            device.store(offset: offset, width: width, value: swaps ? value : old)
+            return .completed(value: extend(old, width: width, signExtends: true) == held.value ? 0 : 1)
         default:
             guard aligned else { return .exception(.storeAddressMisaligned) }
             guard device.accepts(offset: offset, width: width) else { return .exception(.loadAccessFault) }

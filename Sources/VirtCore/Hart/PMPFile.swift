@@ -112,8 +112,10 @@ public struct PMPFile: Sendable {
     /// the permissions `needs` (``Bits/read``, ``Bits/write``) passes this
     /// PMP ("Priority and Matching Logic"): the lowest-numbered entry that
     /// matches any byte decides and must match every byte; when no entry
-    /// matches, the access fails, because entries are implemented.
+    /// matches, the access fails if any entry is implemented, and succeeds
+    /// on a hart without PMP.
     public func permitsLowerPrivilege(address: UInt64, size: UInt64, needs: UInt8) -> Bool {
+        if entries == 0 { return true }
         let end = address &+ size
         for i in 0..<entries {
             guard let (low, high) = range(i), low < high, address < high, end > low else { continue }
