@@ -123,6 +123,16 @@ struct DriverTests {
         ])
     }
 
+    @Test func plicRegisterAtAnOffsetIsOneThirtyTwoBitAccess() {
+        var plic = Plic(bus: RecordingBus(script: [0x0400]), base: 0x0C00_0000)
+        let enables = plic.load(offset: 0x2080)
+        plic.store(offset: 0x2080, 0x8000_0400)
+        plic.store(offset: 0, 0)
+        #expect(enables == 0x0400)
+        #expect(plic.bus.log == [A.load(4, 0x0C00_2080, 0x0400), A.store(4, 0x0C00_2080, 0x8000_0400),
+                                 A.store(4, 0x0C00_0000, 0)])
+    }
+
     @Test func plicContextsOfAHart() {
         #expect(Plic<RecordingBus>.machineContext(hart: 0) == 0)
         #expect(Plic<RecordingBus>.machineContext(hart: 3) == 6)

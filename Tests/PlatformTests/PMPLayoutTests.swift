@@ -69,26 +69,92 @@ struct SpecPMP {
 struct PMPLayoutTests {
     static let monitor = PlatformDescription.Region(base: 0x8000_0000, size: 0x10_0000)
     static let layout = PMPLayout(monitor: monitor, platform: Fixture.expectedPlatform)
+    static let rw = PMPFile.Bits.read | PMPFile.Bits.write
+
+    /// Hart 0's PLIC S-context page: context 1, written out from the PLIC
+    /// memory map (0x0C00_0000 + 0x20_0000 + 0x1000 * 1).
+    static let hart0Page: UInt64 = 0x0C20_1000
 
     /// The sixteen physical addresses as the monitor installs them:
-    /// entries 0-3 the walls, `pmpaddr4` = 0, 5-14 the firmware's 0-9, 15
-    /// the catch-all (its configuration decides whether it is used).
-    static func addresses(_ pmp: PMPFile, catchAll: UInt64) -> [UInt64] {
+    /// entries 0-4 the walls, `pmpaddr5` = 0 (the floor), 6-14 the
+    /// firmware's 0-8, 15 the catch-all (its configuration decides whether
+    /// it is used).
+    static func addresses(_ pmp: PMPFile, catchAll: UInt64, layout: PMPLayout = layout) -> [UInt64] {
         let a = layout.wallAddresses
-        return [a.0, a.1, a.2, a.3, 0] + (0..<PMPLayout.virtualEntries).map { pmp.readAddress($0) } + [catchAll]
+        return [a.0, a.1, a.2, a.3, a.4, 0] + (0..<PMPLayout.virtualEntries).map { pmp.readAddress($0) } + [catchAll]
     }
 
     /// The physical PMP while the firmware runs.
     static func firmwareWorld(_ pmp: PMPFile = PMPFile(entries: PMPLayout.virtualEntries),
-                              mprv: Bool = false) -> SpecPMP {
+                              mprv: Bool = false, layout: PMPLayout = layout) -> SpecPMP {
         let (cfg0, cfg2) = layout.firmwareConfiguration(pmp, mprv: mprv)
-        return SpecPMP(addresses: addresses(pmp, catchAll: PMPLayout.everything), cfg0: cfg0, cfg2: cfg2)
+        return SpecPMP(addresses: addresses(pmp, catchAll: PMPLayout.everything, layout: layout), cfg0: cfg0, cfg2: cfg2)
     }
 
     /// The physical PMP while the payload runs.
-    static func payloadWorld(_ pmp: PMPFile) -> SpecPMP {
+    static func payloadWorld(_ pmp: PMPFile, layout: PMPLayout = layout) -> SpecPMP {
         let (cfg0, cfg2) = layout.payloadConfiguration(pmp)
-        return SpecPMP(addresses: addresses(pmp, catchAll: 0), cfg0: cfg0, cfg2: cfg2)
+        return SpecPMP(addresses: addresses(pmp, catchAll: 0, layout: layout), cfg0: cfg0, cfg2: cfg2)
+    }
+
+    /// The firmware's own PMP as the native machine would apply it to S and
+    /// U: its nine entries alone.
+    static func nativePMP(_ pmp: PMPFile) -> SpecPMP {
+        SpecPMP(addresses: (0..<16).map { pmp.readAddress($0) },
+                cfg0: pmp.readConfiguration(register: 0), cfg2: pmp.readConfiguration(register: 2))
+    }
+
+    /// A firmware PMP with OpenSBI 1.1's shape: entry 0 denies its image,
+    /// entry 8 (the last) allows everything.
+    static var openSBI: PMPFile {
+        var v = PMPFile(entries: PMPLayout.virtualEntries)
+        v.writeAddress(0, PMPLayout.napotAddress(base: 0x8010_0000, size: 0x8_0000))
+        v.writeAddress(8, ~0)
+        v.writeConfiguration(register: 0, UInt64(PMPLayout.napot))
+        v.writeConfiguration(register: 2, UInt64(PMPLayout.napot | 7))
+        return v
+    }
+
+    // MARK: Geometry
+
+    @Test func entriesOfTheLayout() {
+        #expect(PMPLayout.physicalEntries == 16)
+        #expect(PMPLayout.floorEntry == 5)
+        #expect(PMPLayout.firstVirtualEntry == 6)
+        #expect(PMPLayout.catchAllEntry == 15)
+        #expect(PMPLayout.virtualEntries == 9, "the firmware keeps at least 8 entries")
+    }
+
+    /// `[base, size]` of a NAPOT `pmpaddr`.
+    static func region(_ pmpaddr: UInt64) -> [UInt128] {
+        let (base, size) = SpecPMP.decodeNAPOT(pmpaddr)
+        return [base, size]
+    }
+
+    @Test func wallsAreMonitorCLINTSupervisorPagePLICAndTestDevice() {
+        let a = Self.layout.wallAddresses
+        #expect(Self.region(a.0) == [0x8000_0000, 0x10_0000])
+        #expect(Self.region(a.1) == [0x0200_0000, 0x1_0000])
+        #expect(Self.region(a.2) == [UInt128(Self.hart0Page), 0x1000])
+        #expect(Self.region(a.3) == [0x0C00_0000, 0x80_0000])
+        #expect(Self.region(a.4) == [0x10_0000, 0x1000])
+    }
+
+    @Test(arguments: 0..<8)
+    func eachHartWallsItsOwnSupervisorPage(hart: Int) {
+        let layout = PMPLayout(monitor: Self.monitor, platform: Fixture.expectedPlatform, hart: hart)
+        let page = 0x0C00_0000 + 0x20_0000 + 0x1000 * UInt64(2 * hart + 1)
+        #expect(layout.supervisorPage == PlatformDescription.Region(base: page, size: 0x1000))
+        #expect(Self.region(layout.wallAddresses.2) == [UInt128(page), 0x1000])
+        #expect(layout.wallAddresses.0 == Self.layout.wallAddresses.0)
+        #expect(layout.wallAddresses.3 == Self.layout.wallAddresses.3)
+    }
+
+    @Test func missingTestDeviceRepeatsTheMonitorWall() {
+        var platform = Fixture.expectedPlatform
+        platform.testDevice = .init(base: 0, size: 0)
+        let layout = PMPLayout(monitor: Self.monitor, platform: platform)
+        #expect(layout.wallAddresses.4 == layout.wallAddresses.0)
     }
 
     // MARK: NAPOT encoding
@@ -141,13 +207,14 @@ struct PMPLayoutTests {
         }
     }
 
-    // MARK: The two worlds
+    // MARK: The firmware world
 
     @Test func firmwareWorldWallsOffTheMonitorAndTheEmulatedDevices() {
         let pmp = Self.firmwareWorld()
         for address: UInt64 in [0x8000_0000, 0x8008_0000, 0x800F_FFFF,   // the monitor
                                  0x0200_0000, 0x0200_BFF8, 0x0200_FFFF,  // CLINT
                                  0x0C00_0000, 0x0C20_0004, 0x0C5F_FFFF,  // PLIC
+                                 0x0C20_1000, 0x0C20_1004, 0x0C20_1FFF,  // hart 0's S-context page
                                  0x10_0000, 0x10_0FFF] {                 // test device
             #expect(pmp.permissions(at: address) == "---", "0x\(String(address, radix: 16))")
         }
@@ -158,47 +225,111 @@ struct PMPLayoutTests {
         #expect(!pmp.allows(.read, at: 0x0200_0000 - 4, width: 8), "an access straddling the CLINT's start")
     }
 
+    /// The firmware's S-context page stays closed in the firmware world even
+    /// when the firmware grants it to the payload: firmware accesses to the
+    /// PLIC are all emulated.
+    @Test func supervisorPageIsClosedInTheFirmwareWorld() {
+        let pmp = Self.firmwareWorld(Self.openSBI)
+        #expect(pmp.permissions(at: Self.hart0Page) == "---")
+        #expect(pmp.permissions(at: Self.hart0Page + 4) == "---")
+        let (cfg0, _) = Self.layout.firmwareConfiguration(Self.openSBI, mprv: false)
+        #expect((cfg0 >> 16) & 0xFF == UInt64(PMPLayout.napot), "entry 2: NAPOT, no access")
+    }
+
     @Test func firmwareWorldUnderMPRVIsExecuteOnly() {
         let pmp = Self.firmwareWorld(mprv: true)
         #expect(pmp.permissions(at: 0x8010_0000) == "--x")
         #expect(pmp.permissions(at: 0x1000_0000) == "--x")
         #expect(pmp.permissions(at: 0x8000_0000) == "---")
         #expect(pmp.permissions(at: 0x0C00_0000) == "---")
+        #expect(pmp.permissions(at: Self.hart0Page) == "---")
     }
 
-    @Test func payloadWorldSeesThePLICAndNothingElseWithoutFirmwareEntries() {
-        let pmp = Self.payloadWorld(PMPFile(entries: PMPLayout.virtualEntries))
-        #expect(pmp.permissions(at: 0x0C00_0000) == "rw-")
-        #expect(pmp.permissions(at: 0x0C20_1004) == "rw-")
-        for address: UInt64 in [0x8000_0000, 0x0200_4000, 0x10_0000, 0x8020_0000, 0x1000_0000] {
-            #expect(pmp.permissions(at: address) == "---", "no entry matches: S and U are denied")
+    // MARK: The payload world
+
+    @Test func payloadWorldSeesNothingWithoutFirmwareEntries() {
+        let v = PMPFile(entries: PMPLayout.virtualEntries)
+        #expect(!Self.layout.opensSupervisorPage(v))
+        let pmp = Self.payloadWorld(v)
+        for address: UInt64 in [0x8000_0000, 0x0200_4000, 0x0C00_0000, Self.hart0Page, Self.hart0Page + 4,
+                                 0x10_0000, 0x8020_0000, 0x1000_0000] {
+            #expect(pmp.permissions(at: address) == "---", "0x\(String(address, radix: 16)): no entry matches")
         }
     }
 
     /// OpenSBI 1.1's own layout: entry 0 denies its image, the last entry
-    /// allows everything. The monitor's walls still come first.
+    /// allows everything. The monitor's walls still come first; the
+    /// payload's own S-context page is open, the rest of the PLIC is not.
     @Test func payloadWorldWithOpenSBIEntries() {
-        var v = PMPFile(entries: PMPLayout.virtualEntries)
-        v.writeAddress(0, PMPLayout.napotAddress(base: 0x8010_0000, size: 0x8_0000))
-        v.writeAddress(9, ~0)
-        v.writeConfiguration(register: 0, UInt64(PMPLayout.napot))
-        v.writeConfiguration(register: 2, UInt64(PMPLayout.napot | 7) << 8)
-        let pmp = Self.payloadWorld(v)
+        #expect(Self.layout.opensSupervisorPage(Self.openSBI))
+        let pmp = Self.payloadWorld(Self.openSBI)
         let expected: [(UInt64, String)] = [
-            (0x8000_0000, "---"), (0x800F_FFFF, "---"),  // the monitor, before anything the firmware says
-            (0x8010_0000, "---"), (0x8017_FFFF, "---"),  // the firmware's own image
-            (0x8018_0000, "rwx"), (0x8020_0000, "rwx"),  // the payload
-            (0x0200_0000, "---"), (0x10_0000, "---"),    // CLINT, test device
-            (0x0C00_0000, "rw-"),                        // the PLIC: the monitor's entry 2 wins
-            (0x1000_0000, "rwx"),                        // the UART, through the firmware's entry 9
+            (0x8000_0000, "---"), (0x800F_FFFF, "---"),   // the monitor, before anything the firmware says
+            (0x8010_0000, "---"), (0x8017_FFFF, "---"),   // the firmware's own image
+            (0x8018_0000, "rwx"), (0x8020_0000, "rwx"),   // the payload
+            (0x0200_0000, "---"), (0x10_0000, "---"),     // CLINT, test device
+            (0x0C20_1000, "rw-"), (0x0C20_1004, "rw-"),   // hart 0's threshold and claim/complete
+            (0x0C20_1FFF, "rw-"),
+            (0x0C20_0000, "---"), (0x0C20_0004, "---"),   // hart 0's M context
+            (0x0C20_2000, "---"), (0x0C20_3004, "---"),   // hart 1's contexts
+            (0x0C00_0004, "---"), (0x0C00_1000, "---"),   // priorities, pending
+            (0x0C00_2080, "---"),                         // context 1's enables
+            (0x1000_0000, "rwx"),                         // the UART, through the firmware's entry 8
         ]
         for (address, want) in expected {
             #expect(pmp.permissions(at: address) == want, "0x\(String(address, radix: 16))")
         }
     }
 
+    @Test func anotherHartOpensOnlyItsOwnPage() {
+        let layout = PMPLayout(monitor: Self.monitor, platform: Fixture.expectedPlatform, hart: 3)
+        let pmp = Self.payloadWorld(Self.openSBI, layout: layout)
+        #expect(pmp.permissions(at: 0x0C20_7000) == "rw-", "context 7")
+        #expect(pmp.permissions(at: 0x0C20_7004) == "rw-")
+        #expect(pmp.permissions(at: 0x0C20_1000) == "---", "hart 0's page")
+        #expect(pmp.permissions(at: 0x0C20_6004) == "---", "hart 3's M context")
+    }
+
+    /// Entry 2 opens only when the firmware's PMP grants the payload read
+    /// and write on the whole page.
+    @Test func supervisorPageNeedsReadWriteOnTheWholePage() {
+        func firmware(_ cfg: UInt8, base: UInt64, size: UInt64) -> PMPFile {
+            var v = PMPFile(entries: PMPLayout.virtualEntries)
+            v.writeAddress(0, PMPLayout.napotAddress(base: base, size: size))
+            v.writeConfiguration(register: 0, UInt64(cfg))
+            return v
+        }
+        let napot = PMPLayout.napot
+        let cases: [(PMPFile, Bool, String)] = [
+            (firmware(napot | PMPLayout.read | PMPLayout.write, base: 0x0C00_0000, size: 0x400_0000), true, "RW over the PLIC"),
+            (firmware(napot | PMPLayout.read | PMPLayout.write, base: Self.hart0Page, size: 0x1000), true, "RW, the page exactly"),
+            (firmware(napot | PMPLayout.read, base: 0x0C00_0000, size: 0x400_0000), false, "read only"),
+            (firmware(napot | PMPLayout.read | PMPLayout.execute, base: 0x0C00_0000, size: 0x400_0000), false, "RX"),
+            (firmware(napot | PMPLayout.read | PMPLayout.write, base: Self.hart0Page, size: 0x800), false, "half the page"),
+            (firmware(napot | PMPLayout.read | PMPLayout.write, base: 0x0C20_0000, size: 0x1000), false, "another page"),
+            (firmware(0, base: 0x0C00_0000, size: 0x400_0000), false, "OFF"),
+        ]
+        for (v, opens, what) in cases {
+            #expect(Self.layout.opensSupervisorPage(v) == opens, "\(what)")
+            let (cfg0, _) = Self.layout.payloadConfiguration(v)
+            let entry2 = UInt8(truncatingIfNeeded: cfg0 >> 16)
+            #expect(entry2 == (opens ? PMPLayout.napot | PMPLayout.read | PMPLayout.write : PMPLayout.napot), "\(what)")
+            #expect(Self.payloadWorld(v).permissions(at: Self.hart0Page + 4) == (opens ? "rw-" : "---"), "\(what)")
+        }
+    }
+
+    /// A firmware entry that denies the page, placed before an entry that
+    /// allows everything, keeps it closed (lowest entry wins natively too).
+    @Test func aDenyingFirmwareEntryBeforeTheCatchAllKeepsThePageClosed() {
+        var v = Self.openSBI
+        v.writeAddress(1, PMPLayout.napotAddress(base: 0x0C20_0000, size: 0x2000))
+        v.writeConfiguration(register: 0, UInt64(PMPLayout.napot) | UInt64(PMPLayout.napot | PMPLayout.read) << 8)
+        #expect(!Self.layout.opensSupervisorPage(v))
+        #expect(Self.payloadWorld(v).permissions(at: Self.hart0Page) == "---")
+    }
+
     /// A firmware TOR entry 0 has floor 0 natively; moved to physical entry
-    /// 5 its floor is `pmpaddr4`, which the payload world keeps at 0.
+    /// 6 its floor is `pmpaddr5`, which stays 0.
     @Test func firmwareTOREntryZeroStillStartsAtZero() {
         var v = PMPFile(entries: PMPLayout.virtualEntries)
         v.writeAddress(0, 0x8800_0000 >> 2)
@@ -209,34 +340,40 @@ struct PMPLayoutTests {
         #expect(pmp.permissions(at: 0x87FF_FFFF) == "rw-")
         #expect(pmp.permissions(at: 0x8800_0000) == "---")
         #expect(pmp.permissions(at: 0x8000_0000) == "---")
-    }
-
-    @Test func missingTestDeviceRepeatsTheMonitorWall() {
-        var platform = Fixture.expectedPlatform
-        platform.testDevice = .init(base: 0, size: 0)
-        let layout = PMPLayout(monitor: Self.monitor, platform: platform)
-        #expect(layout.wallAddresses.3 == layout.wallAddresses.0)
+        let (cfg0, _) = Self.layout.payloadConfiguration(v)
+        #expect((cfg0 >> 40) & 0xFF == 0, "the floor entry is OFF")
     }
 
     // MARK: Virtual entries
 
-    /// Virtual entry i lands in physical entry `firstVirtualEntry + i` with
-    /// its lock bit dropped; physical entries 0-4 are the monitor's.
-    @Test func payloadConfigurationShiftsVirtualEntriesAndDropsLocks() async {
-        let writes = zip(Gen.int(in: 0...2), Gen.int(in: 0...15), Gen.uint64()).array(of: 1...30)
-        await propertyCheck(count: 300, input: writes) { writes in
-            var v = PMPFile(entries: PMPLayout.virtualEntries)
-            for (kind, index, value) in writes {
-                switch kind {
-                case 0: v.writeConfiguration(register: index % 2 == 0 ? 0 : 2, value)
-                case 1: v.writeAddress(index, value)
-                default: v.writeConfiguration(register: index & ~1, value & 0x7F7F_7F7F_7F7F_7F7F)
-                }
+    static let randomWrites = zip(Gen.int(in: 0...3), Gen.int(in: 0...15), Gen.uint64()).array(of: 1...30)
+
+    /// Random firmware PMP writes, with addresses often near the PLIC page.
+    static func apply(_ writes: [(Int, Int, UInt64)]) -> PMPFile {
+        var v = PMPFile(entries: PMPLayout.virtualEntries)
+        for (kind, index, value) in writes {
+            switch kind {
+            case 0: v.writeConfiguration(register: index % 2 == 0 ? 0 : 2, value)
+            case 1: v.writeAddress(index, value)
+            case 2: v.writeAddress(index, (0x0C20_0000 >> 2) + value % 0x1000)
+            default: v.writeConfiguration(register: index & ~1, value & 0x7F7F_7F7F_7F7F_7F7F)
             }
+        }
+        return v
+    }
+
+    /// Virtual entry i lands in physical entry `firstVirtualEntry + i` with
+    /// its lock bit dropped; physical entries 0-4 are the monitor's walls,
+    /// 5 is OFF, 15 is OFF in the payload world.
+    @Test func payloadConfigurationShiftsVirtualEntriesAndDropsLocks() async {
+        await propertyCheck(count: 300, input: Self.randomWrites) { writes in
+            let v = Self.apply(writes)
             let (cfg0, cfg2) = Self.layout.payloadConfiguration(v)
             let physical = (0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? cfg0 : cfg2) >> (UInt64(i % 8) * 8)) }
-            let monitorBytes = (0..<5).map { UInt8(truncatingIfNeeded: Self.layout.payloadWalls >> (UInt64($0) * 8)) }
+            let walls = Self.layout.opensSupervisorPage(v) ? Self.layout.payloadWalls : Self.layout.closedPayloadWalls
+            let monitorBytes = (0..<5).map { UInt8(truncatingIfNeeded: walls >> (UInt64($0) * 8)) }
             #expect(Array(physical[0..<5]) == monitorBytes)
+            #expect(physical[PMPLayout.floorEntry] == 0, "the floor is OFF")
             #expect(physical[PMPLayout.catchAllEntry] == 0, "no catch-all in the payload world")
             for i in 0..<PMPLayout.virtualEntries {
                 #expect(physical[PMPLayout.firstVirtualEntry + i] == v.configuration(i) & ~PMPFile.Bits.lock,
@@ -245,14 +382,50 @@ struct PMPLayoutTests {
         }
     }
 
+    /// Against the specification's matcher: the payload world allows exactly
+    /// what the firmware's PMP allows natively, except inside the monitor's
+    /// walls, where only this hart's S-context page may be open, and open
+    /// exactly when the firmware's PMP grants read/write on all of it.
+    @Test func payloadWorldIsTheFirmwarePMPOutsideTheWalls() async {
+        let probes: [UInt64] = [0, 0x1000, 0x01FF_FFF8, 0x0200_0000, 0x0200_FFF8, 0x0201_0000, 0x0BFF_FFF8,
+                                0x0C00_0000, 0x0C20_0000, 0x0C20_0FFC, 0x0C20_1000, 0x0C20_1004, 0x0C20_1FFC,
+                                0x0C20_2000, 0x0C5F_FFFC, 0x0C80_0000, 0x0FFF_FFF8, 0x10_0000, 0x10_1000,
+                                0x1000_0000, 0x7FFF_FFF8, 0x8000_0000, 0x800F_FFF8, 0x8010_0000, 0x8800_0000]
+        await propertyCheck(count: 300, input: Self.randomWrites) { writes in
+            let v = Self.apply(writes)
+            let native = Self.nativePMP(v)
+            let payload = Self.payloadWorld(v)
+            let pageOpen = native.allows(.read, at: Self.hart0Page, width: 0x1000)
+                && native.allows(.write, at: Self.hart0Page, width: 0x1000)
+            #expect(Self.layout.opensSupervisorPage(v) == pageOpen)
+            for address in probes {
+                let inPage = address >= Self.hart0Page && address < Self.hart0Page + 0x1000
+                let walled = (address >= 0x8000_0000 && address < 0x8010_0000)
+                    || (address >= 0x0200_0000 && address < 0x0201_0000)
+                    || (address >= 0x0C00_0000 && address < 0x0C80_0000)
+                    || (address >= 0x10_0000 && address < 0x10_1000)
+                let want = inPage ? (pageOpen ? "rw-" : "---") : walled ? "---" : native.permissions(at: address)
+                #expect(payload.permissions(at: address) == want, "0x\(String(address, radix: 16))")
+            }
+        }
+    }
+
     @Test func lockedVirtualEntryIsInstalledUnlocked() {
         var v = PMPFile(entries: PMPLayout.virtualEntries)
-        v.writeConfiguration(register: 0, UInt64(PMPFile.Bits.lock | PMPLayout.napot | 1) << 16)  // entry 2
-        v.writeConfiguration(register: 2, UInt64(PMPFile.Bits.lock | PMPFile.Bits.tor | 5) << 8)  // entry 9
+        v.writeConfiguration(register: 0, UInt64(PMPFile.Bits.lock | PMPLayout.napot | 1) << 8)  // entry 1
+        v.writeConfiguration(register: 2, UInt64(PMPFile.Bits.lock | PMPFile.Bits.tor | 5))       // entry 8
         let (cfg0, cfg2) = Self.layout.payloadConfiguration(v)
-        #expect((cfg0 >> 56) & 0xFF == UInt64(PMPLayout.napot | 1), "virtual 2 -> physical 7")
-        #expect((cfg2 >> 48) & 0xFF == UInt64(PMPFile.Bits.tor | 5), "virtual 9 -> physical 14")
+        #expect((cfg0 >> 56) & 0xFF == UInt64(PMPLayout.napot | 1), "virtual 1 -> physical 7")
+        #expect((cfg2 >> 48) & 0xFF == UInt64(PMPFile.Bits.tor | 5), "virtual 8 -> physical 14")
         #expect((cfg0 | cfg2) & 0x8080_8080_8080_8080 == 0, "no physical entry is locked")
+    }
+
+    @Test func virtualEntryTwoLandsInTheSecondConfigurationRegister() {
+        var v = PMPFile(entries: PMPLayout.virtualEntries)
+        v.writeConfiguration(register: 0, UInt64(PMPLayout.napot | 3) << 16)  // entry 2
+        let (cfg0, cfg2) = Self.layout.payloadConfiguration(v)
+        #expect(cfg2 & 0xFF == UInt64(PMPLayout.napot | 3), "virtual 2 -> physical 8")
+        #expect(cfg0 >> 48 == 0)
     }
 
     /// A locked entry binds M-mode too ("Locking and Privilege Mode"): in the

@@ -198,6 +198,111 @@ struct DecoderTests {
         #expect(Decoder.decode(Encode.fence(0b0001011, 1, 2)).instruction == .illegal)
     }
 
+    // MARK: A extension (opcode AMO, 0x2F)
+
+    static func atomic(_ op: AtomicOperation, _ width: UInt8, rd: UInt8, rs1: UInt8, rs2: UInt8,
+                       aq: Bool = false, rl: Bool = false) -> Instruction {
+        .atomic(AtomicAccess(operation: op, width: width, rd: rd, base: rs1, source: rs2, acquire: aq, release: rl))
+    }
+
+    /// Encodings produced by an assembler (`llvm-mc -triple=riscv64
+    /// -mattr=+a -show-encoding`), one per mnemonic and width.
+    @Test(arguments: [
+        (UInt32(0x1006_252F), "lr.w a0, (a2)", DecoderTests.atomic(.loadReserved, 4, rd: 10, rs1: 12, rs2: 0)),
+        (0x1604_B2AF, "lr.d.aqrl t0, (s1)", DecoderTests.atomic(.loadReserved, 8, rd: 5, rs1: 9, rs2: 0, aq: true, rl: true)),
+        (0x18B6_252F, "sc.w a0, a1, (a2)", DecoderTests.atomic(.storeConditional, 4, rd: 10, rs1: 12, rs2: 11)),
+        (0x1A7E_332F, "sc.d.rl t1, t2, (t3)", DecoderTests.atomic(.storeConditional, 8, rd: 6, rs1: 28, rs2: 7, rl: true)),
+        (0x08B6_252F, "amoswap.w a0, a1, (a2)", DecoderTests.atomic(.swap, 4, rd: 10, rs1: 12, rs2: 11)),
+        (0x0D3A_392F, "amoswap.d.aq s2, s3, (s4)", DecoderTests.atomic(.swap, 8, rd: 18, rs1: 20, rs2: 19, aq: true)),
+        (0x0000_202F, "amoadd.w zero, zero, (zero)", DecoderTests.atomic(.add, 4, rd: 0, rs1: 0, rs2: 0)),
+        (0x0108_B7AF, "amoadd.d a5, a6, (a7)", DecoderTests.atomic(.add, 8, rd: 15, rs1: 17, rs2: 16)),
+        (0x21EF_AEAF, "amoxor.w t4, t5, (t6)", DecoderTests.atomic(.xor, 4, rd: 29, rs1: 31, rs2: 30)),
+        (0x2021_B0AF, "amoxor.d ra, sp, (gp)", DecoderTests.atomic(.xor, 8, rd: 1, rs1: 3, rs2: 2)),
+        (0x60B6_252F, "amoand.w a0, a1, (a2)", DecoderTests.atomic(.and, 4, rd: 10, rs1: 12, rs2: 11)),
+        (0x60B6_352F, "amoand.d a0, a1, (a2)", DecoderTests.atomic(.and, 8, rd: 10, rs1: 12, rs2: 11)),
+        (0x476B_AAAF, "amoor.w.aqrl s5, s6, (s7)", DecoderTests.atomic(.or, 4, rd: 21, rs1: 23, rs2: 22, aq: true, rl: true)),
+        (0x40B6_352F, "amoor.d a0, a1, (a2)", DecoderTests.atomic(.or, 8, rd: 10, rs1: 12, rs2: 11)),
+        (0x80B6_252F, "amomin.w a0, a1, (a2)", DecoderTests.atomic(.min, 4, rd: 10, rs1: 12, rs2: 11)),
+        (0x80B6_352F, "amomin.d a0, a1, (a2)", DecoderTests.atomic(.min, 8, rd: 10, rs1: 12, rs2: 11)),
+        (0xA0B6_252F, "amomax.w a0, a1, (a2)", DecoderTests.atomic(.max, 4, rd: 10, rs1: 12, rs2: 11)),
+        (0xA0B6_352F, "amomax.d a0, a1, (a2)", DecoderTests.atomic(.max, 8, rd: 10, rs1: 12, rs2: 11)),
+        (0xC0B6_252F, "amominu.w a0, a1, (a2)", DecoderTests.atomic(.minu, 4, rd: 10, rs1: 12, rs2: 11)),
+        (0xC0B6_352F, "amominu.d a0, a1, (a2)", DecoderTests.atomic(.minu, 8, rd: 10, rs1: 12, rs2: 11)),
+        (0xE0B6_252F, "amomaxu.w a0, a1, (a2)", DecoderTests.atomic(.maxu, 4, rd: 10, rs1: 12, rs2: 11)),
+        (0xE3B2_BD2F, "amomaxu.d.rl s10, s11, (t0)", DecoderTests.atomic(.maxu, 8, rd: 26, rs1: 5, rs2: 27, rl: true)),
+    ])
+    func atomicEncodingsFromAnAssembler(bits: UInt32, text: String, want: Instruction) {
+        #expect(Decoder.decode(bits) == DecodedInstruction(want, length: 4), "\(text)")
+    }
+
+    /// Every `funct5` of the A extension, both widths, both ordering bits,
+    /// with the fields built from the instruction format (R-type: funct5 |
+    /// aq | rl | rs2 | rs1 | funct3 | rd | opcode).
+    @Test func everyAtomicFunct5WidthAndOrdering() {
+        let operations: [(UInt32, AtomicOperation)] = [
+            (0b00010, .loadReserved), (0b00011, .storeConditional), (0b00001, .swap), (0b00000, .add),
+            (0b00100, .xor), (0b01100, .and), (0b01000, .or), (0b10000, .min), (0b10100, .max),
+            (0b11000, .minu), (0b11100, .maxu),
+        ]
+        for (funct5, operation) in operations {
+            for (funct3, width) in [(UInt32(2), UInt8(4)), (3, 8)] {
+                for aq in [false, true] {
+                    for rl in [false, true] {
+                        let rs2: UInt32 = operation == .loadReserved ? 0 : 21
+                        let bits = funct5 << 27 | (aq ? 1 : 0) << 26 | (rl ? 1 : 0) << 25 | rs2 << 20
+                            | 9 << 15 | funct3 << 12 | 31 << 7 | 0x2F
+                        let want = Self.atomic(operation, width, rd: 31, rs1: 9, rs2: UInt8(rs2), aq: aq, rl: rl)
+                        #expect(Decoder.decode(bits) == DecodedInstruction(want, length: 4),
+                                "funct5 \(funct5) funct3 \(funct3) aq \(aq) rl \(rl)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func lrWithANonZeroRs2IsIllegal() {
+        for rs2: UInt32 in [1, 2, 11, 31] {
+            for funct3: UInt32 in [2, 3] {
+                let bits = 0b00010 << 27 | rs2 << 20 | 12 << 15 | funct3 << 12 | 10 << 7 | 0x2F
+                #expect(Decoder.decode(bits).instruction == .illegal, "lr, rs2 = x\(rs2)")
+            }
+        }
+    }
+
+    @Test func atomicFunct3OtherThanWordAndDoubleIsIllegal() {
+        for funct3: UInt32 in [0, 1, 4, 5, 6, 7] {
+            for funct5: UInt32 in [0b00000, 0b00001, 0b00010, 0b00011, 0b11100] {
+                let bits = funct5 << 27 | 12 << 15 | funct3 << 12 | 10 << 7 | 0x2F
+                #expect(Decoder.decode(bits).instruction == .illegal, "funct5 \(funct5) funct3 \(funct3)")
+            }
+        }
+    }
+
+    @Test func unassignedAtomicFunct5IsIllegal() {
+        let assigned: Set<UInt32> = [0b00000, 0b00001, 0b00010, 0b00011, 0b00100, 0b01000, 0b01100,
+                                     0b10000, 0b10100, 0b11000, 0b11100]
+        for funct5 in UInt32(0)..<32 where !assigned.contains(funct5) {
+            for funct3: UInt32 in [2, 3] {
+                let bits = funct5 << 27 | 11 << 20 | 12 << 15 | funct3 << 12 | 10 << 7 | 0x2F
+                #expect(Decoder.decode(bits).instruction == .illegal, "funct5 \(funct5)")
+            }
+        }
+    }
+
+    /// Random 32-bit words with the AMO opcode against the reference decoder.
+    @Test func randomAtomicWordsMatchTheReferenceDecoder() {
+        var generator = SystemRandomNumberGenerator()
+        var mismatches: [String] = []
+        for _ in 0..<20_000 {
+            let bits = (UInt32.random(in: 0...UInt32.max, using: &generator) & ~0x7F) | 0x2F
+            let actual = Decoder.decode(bits)
+            let (expected, length) = ReferenceDecoder.decode(bits)
+            let want = DecodedInstruction(ReferenceDecoder.asInstruction(expected), length: length)
+            if actual != want && mismatches.count < 20 { mismatches.append("\(hex(Int(bits))): \(actual) != \(want)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.joined(separator: "\n"))")
+    }
+
     // MARK: Everything else
 
     @Test(arguments: [
@@ -207,7 +312,7 @@ struct DecoderTests {
         0x0000_100F,  // fence.i
         0x0000_0033,  // add
         0x0020_9007,  // flw/fld space (LOAD-FP)
-        0x0000_202F,  // amo
+        0x0000_402F,  // AMO opcode, funct3 100
         0x0000_001F,  // 48-bit prefix
         0x0000_007F,  // 64-bit prefix
         0xFFFF_FFFF,

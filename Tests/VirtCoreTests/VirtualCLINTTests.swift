@@ -62,11 +62,16 @@ import VirtCore
         #expect(!clint.msip(hart: 0) && !clint.msip(hart: 1))
     }
 
-    @Test func msipOfAMissingHartIsNotSupported() {
+    /// QEMU's MSWI: `msip` of a hart that does not exist reads 0 and ignores
+    /// writes (issue 9, K1).
+    @Test func msipOfAMissingHartReadsZeroAndIgnoresWrites() {
         var clint = VirtualCLINT(harts: 2)
-        #expect(clint.read(offset: 8, width: 4, time: 0) == nil)
-        #expect(clint.write(offset: 8, width: 4, value: 1) == nil)
-        #expect(clint.read(offset: 0x3FFC, width: 4, time: 0) == nil)
+        #expect(clint.read(offset: 8, width: 4, time: 0) == 0)
+        #expect(clint.write(offset: 8, width: 4, value: 1) == .unchanged)
+        #expect(clint.read(offset: 8, width: 4, time: 0) == 0)
+        #expect(clint.read(offset: 0x3FFC, width: 4, time: 0) == 0)
+        #expect(clint.write(offset: 0x3FFC, width: 4, value: ~0) == .unchanged)
+        #expect(!clint.msip(hart: 0) && !clint.msip(hart: 1) && !clint.msip(hart: 2))
     }
 
     @Test func setMSIPIsDirectAndIgnoresMissingHarts() {
@@ -121,13 +126,17 @@ import VirtCore
         #expect(clint.mtimecmp(hart: 0) == UInt64.max)
     }
 
-    @Test func mtimecmpOfAMissingHartIsNotSupported() {
+    @Test func mtimecmpOfAMissingHartReadsZeroAndIgnoresWrites() {
         var clint = VirtualCLINT(harts: 2)
-        #expect(clint.read(offset: mtimecmp0 + 16, width: 8, time: 0) == nil)
-        #expect(clint.write(offset: mtimecmp0 + 16, width: 4, value: 0) == nil)
-        #expect(clint.read(offset: 0xBFF0, width: 8, time: 0) == nil)
+        #expect(clint.read(offset: mtimecmp0 + 16, width: 8, time: 0) == 0)
+        #expect(clint.read(offset: mtimecmp0 + 20, width: 4, time: 0) == 0)
+        #expect(clint.write(offset: mtimecmp0 + 16, width: 4, value: 0) == .unchanged)
+        #expect(clint.write(offset: mtimecmp0 + 16, width: 8, value: 5) == .unchanged)
+        #expect(clint.read(offset: mtimecmp0 + 16, width: 8, time: 0) == 0)
+        #expect(clint.read(offset: 0xBFF0, width: 8, time: 0) == 0)
         #expect(clint.mtimecmp(hart: 2) == UInt64.max)
         #expect(clint.mtimecmp(hart: -1) == UInt64.max)
+        #expect(clint.mtimecmp(hart: 0) == UInt64.max && clint.mtimecmp(hart: 1) == UInt64.max)
     }
 
     @Test func mtipIsTimeAtOrPastMTimeCmpUnsigned() {
@@ -188,12 +197,86 @@ import VirtCore
         #expect(clint.mtimecmp(hart: 0) == UInt64.max)
     }
 
-    @Test func holesAndOffsetsPastTheRegionAreRejected() {
+    /// Inside the MSWI and MTIMER, offsets that name no register read 0 and
+    /// ignore writes; nothing is mapped at or above 0xC000.
+    @Test func reservedOffsetsReadZeroAndIgnoreWrites() {
         var clint = VirtualCLINT(harts: 8)
-        for offset: UInt64 in [0x20, 0x3FF8, 0x4040, 0xBFF0, 0xC000, 0xFFF8, 0x1_0000, 0x1_4000, UInt64.max - 7] {
-            #expect(clint.read(offset: offset, width: 4, time: 0) == nil)
+        for offset: UInt64 in [0x20, 0x24, 0x3FF8, 0x3FFC, 0x4040, 0x4048, 0xBFF0] {
+            #expect(clint.read(offset: offset, width: 4, time: 7) == 0, "0x\(String(offset, radix: 16))")
+            #expect(clint.write(offset: offset, width: 4, value: ~0) == .unchanged)
+            #expect(clint.read(offset: offset, width: 4, time: 7) == 0)
+        }
+        for offset: UInt64 in [0x4040, 0x7FF8, 0xBFF0] {
+            #expect(clint.read(offset: offset, width: 8, time: 7) == 0, "0x\(String(offset, radix: 16))")
+            #expect(clint.write(offset: offset, width: 8, value: ~0) == .unchanged)
+        }
+        for hart in 0..<8 {
+            #expect(!clint.msip(hart: hart))
+            #expect(clint.mtimecmp(hart: hart) == UInt64.max)
+        }
+    }
+
+    @Test func offsetsPastTheMappedDevicesAreRefused() {
+        var clint = VirtualCLINT(harts: 8)
+        for offset: UInt64 in [0xC000, 0xC004, 0xFFF8, 0xFFFC, 0x1_0000, 0x1_4000, UInt64.max - 7] {
+            #expect(clint.read(offset: offset, width: 4, time: 0) == nil, "0x\(String(offset, radix: 16))")
             #expect(clint.read(offset: offset, width: 8, time: 0) == nil)
             #expect(clint.write(offset: offset, width: 4, value: 1) == nil)
+            #expect(clint.write(offset: offset, width: 8, value: 1) == nil)
         }
+    }
+
+    @Test func msipOf64BitWidthIsRefusedEvenAtAReservedOffset() {
+        var clint = VirtualCLINT(harts: 1)
+        #expect(clint.read(offset: 0x20, width: 8, time: 0) == nil)
+        #expect(clint.write(offset: 0x3FF8, width: 8, value: 1) == nil)
+    }
+
+    // MARK: accepts(offset:width:)
+
+    @Test func acceptsFollowsQEMUsValidSizes() {
+        let clint = VirtualCLINT(harts: 2)
+        // MSWI: 4 bytes, aligned, anywhere in 0…0x3FFF, existing hart or not.
+        for offset: UInt64 in [0, 4, 8, 0x3FFC] {
+            #expect(clint.accepts(offset: offset, width: 4))
+            #expect(!clint.accepts(offset: offset, width: 8))
+            #expect(!clint.accepts(offset: offset, width: 1))
+            #expect(!clint.accepts(offset: offset, width: 2))
+        }
+        // MTIMER: 4 or 8 bytes, naturally aligned, 0x4000…0xBFFF.
+        for offset: UInt64 in [0x4000, 0x4008, 0x4010, 0x7FF8, 0xBFF8] {
+            #expect(clint.accepts(offset: offset, width: 4))
+            #expect(clint.accepts(offset: offset, width: 8))
+            #expect(clint.accepts(offset: offset + 4, width: 4))
+            #expect(!clint.accepts(offset: offset + 4, width: 8))
+            #expect(!clint.accepts(offset: offset, width: 2))
+            #expect(!clint.accepts(offset: offset, width: 1))
+        }
+        // Misaligned, odd widths, unmapped.
+        #expect(!clint.accepts(offset: 2, width: 4))
+        #expect(!clint.accepts(offset: 0x4002, width: 4))
+        #expect(!clint.accepts(offset: 0x4004, width: 8))
+        for width in [0, 3, 5, 16, -4] {
+            #expect(!clint.accepts(offset: 0x4000, width: width))
+        }
+        #expect(!clint.accepts(offset: 0xC000, width: 4))
+        #expect(!clint.accepts(offset: 0xC000, width: 8))
+        #expect(!clint.accepts(offset: 0xFFF8, width: 8))
+        #expect(!clint.accepts(offset: UInt64.max - 3, width: 4))
+    }
+
+    @Test func readAndWriteAreNilExactlyWhenRefused() {
+        var clint = VirtualCLINT(harts: 3)
+        var wrong: [(UInt64, Int)] = []
+        for offset in stride(from: UInt64(0), to: 0x1_0010, by: 2) {
+            for width in [1, 2, 4, 8] {
+                let accepted = clint.accepts(offset: offset, width: width)
+                if (clint.read(offset: offset, width: width, time: 1) != nil) != accepted
+                    || (clint.write(offset: offset, width: width, value: 0) != nil) != accepted {
+                    wrong.append((offset, width))
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }
 }
