@@ -53,10 +53,15 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     reserveMonitorMemory(fdt: fdt, tree: tree, platform: platform)
     let monitor = PlatformDescription.Region(base: Layout.monitorBase,
                                              size: Layout.firmwareEntry - Layout.monitorBase)
+    let options = mmio_read32(UInt(BootOptions.address))
+    let traceRate = UInt64(mmio_read32(UInt(BootOptions.traceRateAddress)))
     machinePointer.initialize(to: Machine(
         platform: platform, monitor: monitor,
         hartTemplate: probeHart(), fabric: InterruptFabric(harts: harts, plicSources: platform.plicSources),
-        offload: mmio_read32(UInt(BootOptions.address)) & BootOptions.noOffload == 0))
+        offload: options & BootOptions.noOffload == 0,
+        trace: TraceKinds(rawValue: options & BootOptions.traceKinds),
+        traceLimiter: TraceLimiter(timebase: platform.timebaseFrequency,
+                                   linesPerSecond: traceRate == 0 ? BootOptions.defaultTraceRate : traceRate)))
 
     // The monitor owns the real CLINT. The real PLIC's M contexts are the
     // firmware's (VirtualPLIC) and keep their reset state.
@@ -128,7 +133,8 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
                                        clintBase: machine.pointee.platform.clint.base,
                                        layout: PMPLayout(monitor: machine.pointee.monitor,
                                                          platform: machine.pointee.platform,
-                                                         hart: Int(hartid))))
+                                                         hart: Int(hartid)),
+                                       trace: machine.pointee.trace))
     csr_write_mideleg(context.pointee.hart.mideleg.rawValue)
     // The real hart starts in the firmware's world.
     context.pointee.installed = .payload

@@ -9,7 +9,14 @@ struct HartContext {
     var hart: VirtualHart
     let index: Int
     /// The world whose state is installed in the real CSRs.
-    var installed: World = .firmware
+    var installed: World = .firmware {
+        didSet { plainCSRFastPath = installed == .firmware && !trace.contains(.csr) }
+    }
+    /// The trap path may serve the firmware's plain CSR accesses at once:
+    /// the firmware's world is installed and CSR accesses are not traced.
+    var plainCSRFastPath = true
+    /// What `scripts/run --trace` asked for (``TraceKinds``).
+    let trace: TraceKinds
     var statistics = Statistics()
     /// Kinds of unsupported guest actions already reported (one bit each).
     var reported: UInt32 = 0
@@ -31,11 +38,13 @@ struct HartContext {
     /// hart keeps one reservation, whichever world made it.
     var deviceReservation = DeviceReservation()
 
-    init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout) {
+    init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout, trace: TraceKinds) {
         self.hart = hart
         self.index = index
         self.clintBase = clintBase
         self.layout = layout
+        self.trace = trace
+        plainCSRFastPath = !trace.contains(.csr)
     }
 }
 

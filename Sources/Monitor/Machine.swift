@@ -16,6 +16,9 @@ struct Machine {
     var fabric: InterruptFabric
     /// Serve the payload's hot SBI calls in the monitor (see Offload.swift).
     var offload: Bool
+    /// What to trace (`scripts/run --trace`), and the shared rate limit.
+    var trace: TraceKinds
+    var traceLimiter: TraceLimiter
 
     /// The real PLIC as a trapped guest access reaches it.
     var plicRegisters: PLICRegisters<PhysicalBus> {

@@ -65,9 +65,9 @@ extension HartContext {
             guard hart.pmp.permitsLowerPrivilege(address: data, size: width, needs: access.permissions) else {
                 return nil
             }
-            let outcome = onPLIC
-                ? performOnPLIC(access, offset: data - platform.plic.base)
-                : performOnCLINT(access, offset: data - platform.clint.base)
+            let offset = data - (onPLIC ? platform.plic.base : platform.clint.base)
+            let outcome = onPLIC ? performOnPLIC(access, offset: offset) : performOnCLINT(access, offset: offset)
+            if trace.contains(.device) { traceDevice(pc: pc, onPLIC ? "plic" : "clint", offset: offset, access, outcome) }
             return complete(access, outcome, address: address, next: next, pc: pc, registers: registers)
         }
         if platform.testDevice.size > 0, platform.testDevice.contains(data, width: 2) {

@@ -18,7 +18,7 @@ func firmvisorTrap(_ frame: UnsafeMutablePointer<firmvisor_frame>) {
     // monitor itself has MPP = M and never comes with `installed` here being
     // the firmware's U-mode illegal instruction, but the slow path checks.)
     let mstatus = csr_read_mstatus()
-    if mcause == Exception.illegalInstruction.rawValue, context.pointee.installed == .firmware,
+    if mcause == Exception.illegalInstruction.rawValue, context.pointee.plainCSRFastPath,
        (mstatus >> 11) & 3 == 0 {
         var registers = FrameRegisters(frame: frame)
         // The instruction comes from memory, not from mtval: QEMU 7.2 leaves
@@ -63,6 +63,7 @@ extension HartContext {
         let code = mcause & 0xFF
         if mcause >> 63 == 1 {
             statistics.physicalInterrupts[Int(code & 15)] &+= 1
+            if trace.contains(.interrupt) { traceInterrupt(pc: mepc, cause: code, injected: false) }
             acknowledgePhysicalInterrupts(pending: InterruptBits(rawValue: csr_read_mip()))
         } else if installed == .firmware {
             statistics.firmwareExceptions[Int(min(code, 23))] &+= 1
@@ -74,7 +75,11 @@ extension HartContext {
             let value = csr_read_mtval()
             if code == Exception.environmentCallFromS.rawValue, machinePointer.pointee.offload,
                let next = serveOffloadedCall(pc: mepc, registers: registers) {
+                if trace.contains(.sbi) { traceSBI(pc: mepc, registers: registers, offloaded: true) }
                 pc = next
+            } else if code == Exception.environmentCallFromS.rawValue, trace.contains(.sbi) {
+                traceSBI(pc: mepc, registers: registers, offloaded: false)
+                pc = injectException(code: code, value: value, pc: mepc)
             } else if code == Exception.loadAccessFault.rawValue || code == Exception.storeAccessFault.rawValue,
                let next = emulatePayloadDeviceAccess(code: code, pc: mepc, address: value, registers: registers) {
                 pc = next
@@ -95,7 +100,9 @@ extension HartContext {
             // From memory, not from mtval (stale in QEMU 7.2 for hlv/hsv); the
             // injected trap still reports the instruction bits as mtval.
             let bits = HartContext.fetchInstruction(at: pc)
-            let result = hart.execute(bits, pc: pc, registers: &regs, environment: &env)
+            let result = trace.contains(.csr)
+                ? executeTracingCSR(bits, pc: pc, registers: &regs)
+                : hart.execute(bits, pc: pc, registers: &regs, environment: &env)
             if bits & 0x7F == 0x73, (0x3A0...0x3EF).contains(bits >> 20), hart.mode == .machine {
                 firmwarePMPChanged()
             }
@@ -190,11 +197,13 @@ extension HartContext {
         refreshLiveLines()
         if let interrupt = hart.pendingMachineInterrupt {
             statistics.injectedInterrupts[Int(interrupt.rawValue & 15)] &+= 1
+            if trace.contains(.interrupt) { traceInterrupt(pc: pc, cause: interrupt.rawValue, injected: true) }
             pc = hart.takeTrap(.interrupt(interrupt), value: 0, pc: pc)
         }
         let world = hart.world
         if world != installed {
             statistics.worldSwitches &+= 1
+            if trace.contains(.world) { traceWorld(pc: pc, to: world) }
             if world == .firmware { installFirmwareWorld() } else { installPayloadWorld() }
         }
         if world == .firmware { syncFirmwareMPRV() }

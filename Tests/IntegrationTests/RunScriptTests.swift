@@ -43,6 +43,14 @@ struct RunScriptTests {
         #expect(bare.status == 0, "\(bare.output)")
         #expect(!bare.output.contains("-kernel"))
 
+        let traced = try await runScript(["--print-command", "--no-offload", "--trace", "csr,world",
+                                          "--trace-rate", "50"])
+        #expect(traced.status == 0, "\(traced.output)")
+        // Bit 0: no offload; bit 8: csr; bit 12: world. The rate follows.
+        #expect(traced.output.contains("loader,addr=0x800ff000,data=\(1 | 1 << 8 | 1 << 12),data-len=4"),
+                "\(traced.output)")
+        #expect(traced.output.contains("loader,addr=0x800ff004,data=50,data-len=4"), "\(traced.output)")
+
         let append = try await runScript(["--print-command", "--append", "console=ttyS0 quiet"])
         #expect(append.status == 0, "\(append.output)")
         #expect(append.output.contains("-append 'console=ttyS0 quiet'"))
@@ -61,7 +69,8 @@ struct RunScriptTests {
 
     @Test("Invalid options are refused", arguments: [
         ["--smp", "0"], ["--smp", "9"], ["--smp", "two"], ["--memory", "lots"],
-        ["--kernel", "none", "--append", "x"], ["--bogus"], ["--cpu"],
+        ["--kernel", "none", "--append", "x"], ["--bogus"], ["--cpu"], ["--trace", "everything"],
+        ["--trace-rate", "0"], ["--native", "--trace", "csr"],
     ])
     func refusesInvalidOptions(arguments: [String]) async throws {
         let result = try await runScript(["--print-command"] + arguments)
@@ -74,7 +83,8 @@ struct RunScriptTests {
         let result = try await runScript(["--help"])
         #expect(result.status == 0)
         for option in ["--firmware", "--kernel", "--initrd", "--append", "--smp", "--cpu", "--memory",
-                       "--native", "--icount", "--no-build", "--print-command", "--"] {
+                       "--native", "--no-offload", "--trace", "--trace-rate", "--icount", "--no-build",
+                       "--print-command", "--"] {
             #expect(result.output.contains("  \(option) "), "--help does not mention \(option)")
         }
     }

@@ -47,6 +47,32 @@ struct UBootBootTests {
         try await exercise(session, underMonitor: false, smp: 2, cpu: "rv64")
     }
 
+    /// `scripts/run --trace csr,device,sbi`: the monitor prints the
+    /// firmware's CSR accesses (OpenSBI's probes among them: `misa`, the PMP
+    /// probe under a temporary `mtvec`) and its CLINT/PLIC accesses, each with
+    /// hart and pc, and the boot still reaches U-Boot and powers off.
+    @Test("A traced boot shows OpenSBI's CSR probes and device accesses with pcs", .timeLimit(.minutes(3)))
+    func tracedBoot() async throws {
+        _ = try TestEnvironment.monitorImage()
+        _ = try TestEnvironment.requireFile(TestEnvironment.ubootELF, package: "u-boot-qemu")
+        let session = try ConsoleSession(
+            name: "traced-smp1-rv64",
+            executable: try TestEnvironment.runScript(),
+            arguments: ["--no-build", "--smp", "1", "--trace", "csr,device,sbi", "--trace-rate", "100000"],
+            logDirectory: TestEnvironment.logDirectory)
+        defer { session.stop() }
+        var console = UBootConsole(session: session, underMonitor: true)
+        try await console.bootToPrompt()
+        let status = try await console.powerOff()
+        #expect(status == 0, "QEMU exited with status \(status) after poweroff")
+        let lines = session.log.text.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("[trace] h0 pc=0x") }
+        for what in ["csr misa 0x301 csrrs old=0x", "csr mtvec 0x305 csrrw old=0x", "csr pmpaddr 0x3b0",
+                     "csr mscratch 0x340", "device fw plic+0x", "device fw clint+0x"] {
+            #expect(lines.contains { $0.contains(what) }, "no trace line with '\(what)'")
+        }
+        #expect(lines.count > 100, "only \(lines.count) trace lines")
+    }
+
     /// The console script shared by every boot.
     func exercise(_ session: ConsoleSession, underMonitor: Bool, smp: Int, cpu: String) async throws {
         var console = UBootConsole(session: session, underMonitor: underMonitor)
