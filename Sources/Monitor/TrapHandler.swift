@@ -26,8 +26,7 @@ func firmvisorTrap(_ frame: UnsafeMutablePointer<firmvisor_frame>) {
         let bits = HartContext.fetchInstruction(at: csr_read_mepc())
         if bits >> 20 == CSR.mstatus.rawValue {
             // FS/VS may have turned dirty natively: a mstatus read must see it.
-            let fields = HartContext.firmwareStatusFields
-            context.pointee.hart.mstatus = MStatus(rawValue: (context.pointee.hart.mstatus.rawValue & ~fields) | (mstatus & fields))
+            context.pointee.hart.absorbNativeStatus(mstatus, installed: .firmware)
         }
         if context.pointee.hart.executePlainCSR(bits, registers: &registers) {
             context.pointee.statistics.firmwareExceptions[2] &+= 1
@@ -193,14 +192,14 @@ extension HartContext {
     /// Injects what became pending, switches worlds if the virtual mode
     /// changed, and programs the real CSRs for the return.
     mutating func resume(at target: UInt64) {
-        var pc = target
         refreshLiveLines()
-        if let interrupt = hart.pendingMachineInterrupt {
+        let next = hart.prepareReturn(to: target)
+        if let interrupt = next.injected {
             statistics.injectedInterrupts[Int(interrupt.rawValue & 15)] &+= 1
-            if trace.contains(.interrupt) { traceInterrupt(pc: pc, cause: interrupt.rawValue, injected: true) }
-            pc = hart.takeTrap(.interrupt(interrupt), value: 0, pc: pc)
+            if trace.contains(.interrupt) { traceInterrupt(pc: target, cause: interrupt.rawValue, injected: true) }
         }
-        let world = hart.world
+        let pc = next.pc
+        let world = next.world
         if world != installed {
             statistics.worldSwitches &+= 1
             if trace.contains(.world) { traceWorld(pc: pc, to: world) }
@@ -216,7 +215,7 @@ extension HartContext {
             installedEnables = enables
         }
         csr_write_mepc(pc)
-        let status = physicalStatus()
+        let status = hart.physicalStatus(installed: installed)
         if status != entryStatus { csr_write_mstatus(status) }
     }
 }

@@ -11,22 +11,13 @@ import VirtCore
 /// `satp` is 0 and `medeleg` is 0 while the firmware runs in U-mode, so that
 /// nothing translates its accesses and no exception is delegated to S.
 extension HartContext {
-    /// `mstatus` fields the payload changes natively (SIE, SPIE, SPP, SUM,
-    /// MXR) plus FS/VS, which the hardware marks dirty in either world.
-    static let nativeStatusFields: UInt64 =
-        MStatus([.sie, .spie, .spp, .sum, .mxr, .fs, .vs]).rawValue
-    /// Exceptions the real `medeleg` never delegates in the payload's world:
-    /// load and store/AMO access faults.
-    static let monitoredExceptions: UInt64 =
-        1 << Exception.loadAccessFault.rawValue | 1 << Exception.storeAccessFault.rawValue
-
-    /// Takes exception `code` raised at `pc` in the current virtual mode
-    /// where the hardware would: into virtual M-mode, or, when the firmware
-    /// delegated it and the payload's world is installed, straight into the
-    /// payload's live S-level trap CSRs (the virtual copies are stale there).
-    /// Returns the pc to continue at.
+    /// Takes exception `code` raised at `pc` where the hardware would: into
+    /// virtual M-mode, or, when the firmware delegated it and the payload's
+    /// world is installed, straight into the payload's live S-level trap CSRs
+    /// (``VirtualHart/exceptionGoesToLiveSupervisor(code:installed:)``; the
+    /// virtual copies are stale there). Returns the pc to continue at.
     mutating func injectException(code: UInt64, value: UInt64, pc: UInt64) -> UInt64 {
-        guard installed == .payload, hart.mode != .machine, code < 64, (hart.medeleg >> code) & 1 == 1 else {
+        guard hart.exceptionGoesToLiveSupervisor(code: code, installed: installed) else {
             return hart.takeException(code: code, value: value, pc: pc)
         }
         _ = hart.takeSupervisorTrap(code: code, value: value, pc: pc)
@@ -36,34 +27,17 @@ extension HartContext {
         return csr_read_stvec() & ~UInt64(3)
     }
 
-    /// Fields the firmware's own execution can change natively: FS/VS.
-    static let firmwareStatusFields: UInt64 = MStatus([.fs, .vs]).rawValue
-
     /// Folds what the real hart changed natively into the virtual state:
-    /// called first on every trap.
+    /// called first on every trap (``VirtualHart/absorbNativeStatus(_:installed:)``).
     mutating func absorbNativeState(physicalStatus: UInt64) {
-        let fields = installed == .payload ? HartContext.nativeStatusFields : HartContext.firmwareStatusFields
-        hart.mstatus = MStatus(rawValue: (hart.mstatus.rawValue & ~fields) | (physicalStatus & fields))
+        hart.absorbNativeStatus(physicalStatus, installed: installed)
         if installed == .payload {
-            // The trap came from S or U: that is the payload's current mode.
-            hart.mode = PrivilegeMode(field: physicalStatus >> 11) ?? .user
-            absorbSupervisorInterruptState()
+            let realMIE = InterruptBits(rawValue: csr_read_mie())
+            // The payload's sie writes changed the real mie: what was
+            // installed last is no longer what the hart holds.
+            installedEnables = realMIE.rawValue
+            hart.absorbSupervisorInterrupts(realEnables: realMIE, realPending: InterruptBits(rawValue: csr_read_mip()))
         }
-    }
-
-    /// While the payload runs, its `sie` and `sip` writes go to the real
-    /// `mie`/`mip`: fold them into the virtual state, so that recomputing the
-    /// real `mie` on the way back does not resurrect an enable the payload
-    /// cleared (an S-timer storm) or lose an SSIP it set.
-    mutating func absorbSupervisorInterruptState() {
-        let realMIE = InterruptBits(rawValue: csr_read_mie())
-        // The payload's sie writes changed the real mie: what was installed
-        // last is no longer what the hart holds.
-        installedEnables = realMIE.rawValue
-        hart.mie = hart.mie.subtracting(hart.mideleg).union(realMIE.intersection(hart.mideleg))
-        let realMIP = InterruptBits(rawValue: csr_read_mip())
-        let payloadWritable = hart.mideleg.subtracting(.hypervisorLevel).intersection([.ssip, .lcofip])
-        hart.mipSoftware = hart.mipSoftware.subtracting(payloadWritable).union(realMIP.intersection(payloadWritable))
     }
 
     /// Saves the payload's S-level state and installs the firmware's world.
@@ -101,10 +75,9 @@ extension HartContext {
         csr_write_senvcfg(hart.senvcfg)
         csr_write_menvcfg(hart.menvcfg)
         if hart.configuration.hasSstc { csr_write_stimecmp(hart.stimecmp) }
-        // Access faults always reach the monitor, which performs the
-        // payload's device accesses (PayloadAccess.swift) and forwards the
-        // rest where the firmware's medeleg sends them (injectException).
-        csr_write_medeleg(hart.medeleg & ~HartContext.monitoredExceptions)
+        // Access faults always reach the monitor: it performs the payload's
+        // device accesses (PayloadAccess.swift) and forwards the rest.
+        csr_write_medeleg(hart.physicalExceptionDelegation)
         // Software-writable pending bits: SSIP, STIP (ignored by the hardware
         // while stimecmp drives it), the SEIP latch, LCOFIP.
         let software = hart.masks.mipWritable.subtracting(.vssip)
@@ -116,32 +89,11 @@ extension HartContext {
         installed = .payload
     }
 
-    /// Counter access for the lower modes. The firmware (virtual M-mode) may
-    /// read `cycle`/`time`/`instret` natively unless it moved `mcycle` or
-    /// `minstret`, whose reads must then trap to add its offset. The payload
-    /// gets what the firmware granted in `mcounteren`.
+    /// Counter access for the lower modes (``VirtualHart/physicalCounterEnables(for:)``).
     mutating func installCounterEnables(for world: World) {
-        if world == .payload {
-            csr_write_mcounteren(hart.mcounteren)
-        } else {
-            var enables: UInt64 = 0b010
-            if hart.cycleOffset == 0 { enables |= 0b001 }
-            if hart.instretOffset == 0 { enables |= 0b100 }
-            csr_write_mcounteren(enables)
-            csr_write_scounteren(enables)
-        }
-    }
-
-    /// The real `mstatus` for returning to the installed world: MPP is the
-    /// world's real mode, MIE/MPIE/MPRV are 0 (the monitor never takes its own
-    /// interrupts), and the payload's native fields come from the virtual state.
-    mutating func physicalStatus() -> UInt64 {
-        let v = hart.mstatus.rawValue
-        if installed == .firmware {
-            return v & HartContext.firmwareStatusFields   // MPP = U
-        }
-        let kept = HartContext.nativeStatusFields | MStatus([.tvm, .tw, .tsr]).rawValue
-        return (v & kept) | (UInt64(hart.mode.rawValue) << 11)
+        let enables = hart.physicalCounterEnables(for: world)
+        csr_write_mcounteren(enables)
+        if world == .firmware { csr_write_scounteren(enables) }
     }
 }
 #endif

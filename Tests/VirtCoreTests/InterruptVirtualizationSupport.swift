@@ -289,23 +289,19 @@ struct VirtualizationRig {
 
     /// `resume(at:)`: refresh MTIP, inject, switch worlds, install the real `mie`.
     mutating func resume(_ h: Int, at target: UInt64) {
-        var next = target
         refreshLiveLines(h)
-        if let interrupt = harts[h].pendingMachineInterrupt {
-            injected[h].append(interrupt)
-            next = harts[h].takeTrap(.interrupt(interrupt), value: 0, pc: next)
-        }
-        let world = harts[h].world
+        let next = harts[h].prepareReturn(to: target)
+        if let interrupt = next.injected { injected[h].append(interrupt) }
+        let world = next.world
         if world != installed[h] {
             if world == .firmware {
-                // installFirmwareWorld: the payload's sie comes back from the real mie.
-                let deleg = harts[h].mideleg
-                harts[h].mie = harts[h].mie.subtracting(deleg).union(realMie[h].intersection(deleg))
+                // absorbNativeState: the payload's sie comes back from the real mie.
+                harts[h].absorbSupervisorInterrupts(realEnables: realMie[h], realPending: harts[h].mipSoftware)
             }
             installed[h] = world
         }
         realMie[h] = harts[h].physicalInterruptEnables(for: world)
-        pc[h] = next
+        pc[h] = next.pc
     }
 
     /// `acknowledgePhysicalInterrupts(pending:)`: the doorbell is cleared; an
