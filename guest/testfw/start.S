@@ -235,17 +235,22 @@ probe_store_insn:
 probe_jump:
     jr      a0
 
-/* mret to S-mode at s_mode_stub; the stub's ecall comes back as cause 9 and
-   the handler (TRAP_RECOVER_RA) returns to our caller in M-mode. */
-    .globl enter_smode, s_mode_stub, s_mode_ecall
-enter_smode:
-    lla     t0, s_mode_stub
+/* mret into S-mode at `target`, with MPIE and MIE clear. */
+.macro MRET_TO_SMODE target
+    lla     t0, \target
     csrw    mepc, t0
     li      t0, MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE
     csrc    mstatus, t0
     li      t0, (1 << 11)
     csrs    mstatus, t0
     mret
+.endm
+
+/* mret to S-mode at s_mode_stub; the stub's ecall comes back as cause 9 and
+   the handler (TRAP_RECOVER_RA) returns to our caller in M-mode. */
+    .globl enter_smode, s_mode_stub, s_mode_ecall
+enter_smode:
+    MRET_TO_SMODE s_mode_stub
 s_mode_stub:
 s_mode_ecall:
     ecall
@@ -259,13 +264,7 @@ s_mode_ecall:
    value loaded, 0 after a store, op after a faulting load). */
     .globl smode_access, smode_access_ecall
 smode_access:
-    lla     t0, smode_access_stub
-    csrw    mepc, t0
-    li      t0, MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE
-    csrc    mstatus, t0
-    li      t0, (1 << 11)
-    csrs    mstatus, t0
-    mret
+    MRET_TO_SMODE smode_access_stub
 smode_access_stub:
     bnez    a0, 1f
     lw      a0, 0(a1)
