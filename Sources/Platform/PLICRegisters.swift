@@ -1,8 +1,8 @@
 import VirtCore
 
 /// The real PLIC as a trapped guest access reaches it through the monitor:
-/// ``VirtualPLIC``'s routing over the ``Plic`` driver, as one
-/// ``DeviceRegisters`` for ``HostDeviceAccess``.
+/// VirtCore's `VirtualPLIC` routing over the ``Plic`` driver, as one
+/// VirtCore `DeviceRegisters` for `HostDeviceAccess`.
 ///
 /// The host (QEMU 7.2's `sifive_plic`) accepts naturally aligned 32-bit
 /// accesses inside its aperture only (`MemoryRegionOps.valid` 4..4; the

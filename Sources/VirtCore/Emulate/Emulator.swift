@@ -33,6 +33,11 @@ extension VirtualHart {
     /// - Parameters:
     ///   - bits: the instruction bits (the low 16 only for compressed ones).
     ///   - pc: the instruction's address.
+    ///   - registers: the guest's integer registers: the operands, and the
+    ///     destination of a CSR instruction's old value.
+    ///   - env: the real machine under the hart (counters, the S-level
+    ///     external line, the H extension's CSRs).
+    /// - Returns: what the platform must do next.
     public mutating func execute<R: GeneralRegisters, E: HartEnvironment>(
         _ bits: UInt32, pc: UInt64, registers: inout R, environment env: inout E
     ) -> ExecutionResult {
