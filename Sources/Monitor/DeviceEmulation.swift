@@ -23,12 +23,12 @@ extension HartContext {
         let outcome: DeviceAccessOutcome
         if platform.clint.contains(address, width: width) {
             outcome = performOnCLINT(access, offset: address - platform.clint.base)
-            if trace.contains(.device) {
+            if _slowPath(trace.contains(.device)) {
                 traceDevice(pc: pc, "clint", offset: address - platform.clint.base, access, outcome)
             }
         } else if platform.plic.contains(address, width: width) {
             outcome = performOnPLIC(access, offset: address - platform.plic.base)
-            if trace.contains(.device) {
+            if _slowPath(trace.contains(.device)) {
                 traceDevice(pc: pc, "plic", offset: address - platform.plic.base, access, outcome)
             }
         } else if platform.testDevice.size > 0, platform.testDevice.contains(address, width: width) {

@@ -67,7 +67,7 @@ extension HartContext {
             }
             let offset = data - (onPLIC ? platform.plic.base : platform.clint.base)
             let outcome = onPLIC ? performOnPLIC(access, offset: offset) : performOnCLINT(access, offset: offset)
-            if trace.contains(.device) { traceDevice(pc: pc, onPLIC ? "plic" : "clint", offset: offset, access, outcome) }
+            if _slowPath(trace.contains(.device)) { traceDevice(pc: pc, onPLIC ? "plic" : "clint", offset: offset, access, outcome) }
             return complete(access, outcome, address: address, next: next, pc: pc, registers: registers)
         }
         if platform.testDevice.size > 0, platform.testDevice.contains(data, width: 2) {

@@ -62,7 +62,7 @@ extension HartContext {
         let code = mcause & 0xFF
         if mcause >> 63 == 1 {
             statistics.physicalInterrupts[Int(code & 15)] &+= 1
-            if trace.contains(.interrupt) { traceInterrupt(pc: mepc, cause: code, injected: false) }
+            if _slowPath(trace.contains(.interrupt)) { traceInterrupt(pc: mepc, cause: code, injected: false) }
             acknowledgePhysicalInterrupts(pending: InterruptBits(rawValue: csr_read_mip()))
         } else if installed == .firmware {
             statistics.firmwareExceptions[Int(min(code, 23))] &+= 1
@@ -74,9 +74,9 @@ extension HartContext {
             let value = csr_read_mtval()
             if code == Exception.environmentCallFromS.rawValue, machinePointer.pointee.offload,
                let next = serveOffloadedCall(pc: mepc, registers: registers) {
-                if trace.contains(.sbi) { traceSBI(pc: mepc, registers: registers, offloaded: true) }
+                if _slowPath(trace.contains(.sbi)) { traceSBI(pc: mepc, registers: registers, offloaded: true) }
                 pc = next
-            } else if code == Exception.environmentCallFromS.rawValue, trace.contains(.sbi) {
+            } else if code == Exception.environmentCallFromS.rawValue, _slowPath(trace.contains(.sbi)) {
                 traceSBI(pc: mepc, registers: registers, offloaded: false)
                 pc = injectException(code: code, value: value, pc: mepc)
             } else if code == Exception.loadAccessFault.rawValue || code == Exception.storeAccessFault.rawValue,
@@ -99,7 +99,7 @@ extension HartContext {
             // From memory, not from mtval (stale in QEMU 7.2 for hlv/hsv); the
             // injected trap still reports the instruction bits as mtval.
             let bits = HartContext.fetchInstruction(at: pc)
-            let result = trace.contains(.csr)
+            let result = _slowPath(trace.contains(.csr))
                 ? executeTracingCSR(bits, pc: pc, registers: &regs)
                 : hart.execute(bits, pc: pc, registers: &regs, environment: &env)
             if bits & 0x7F == 0x73, (0x3A0...0x3EF).contains(bits >> 20), hart.mode == .machine {
@@ -196,13 +196,13 @@ extension HartContext {
         let next = hart.prepareReturn(to: target)
         if let interrupt = next.injected {
             statistics.injectedInterrupts[Int(interrupt.rawValue & 15)] &+= 1
-            if trace.contains(.interrupt) { traceInterrupt(pc: target, cause: interrupt.rawValue, injected: true) }
+            if _slowPath(trace.contains(.interrupt)) { traceInterrupt(pc: target, cause: interrupt.rawValue, injected: true) }
         }
         let pc = next.pc
         let world = next.world
         if world != installed {
             statistics.worldSwitches &+= 1
-            if trace.contains(.world) { traceWorld(pc: pc, to: world) }
+            if _slowPath(trace.contains(.world)) { traceWorld(pc: pc, to: world) }
             if world == .firmware { installFirmwareWorld() } else { installPayloadWorld() }
         }
         if world == .firmware { syncFirmwareMPRV() }
