@@ -10,16 +10,21 @@ import VirtCore
 /// | 0 | monitor image: no access | monitor image: no access |
 /// | 1 | CLINT: no access (emulated) | CLINT: no access |
 /// | 2 | this hart's PLIC S-context page: no access (emulated) | read/write when the firmware's PMP grants the payload read/write on the whole page, else no access (emulated) |
-/// | 3 | PLIC: no access (emulated) | PLIC: no access (emulated, checked against the firmware's PMP) |
+/// | 3 | PLIC: no access (emulated) | read/write when the firmware's PMP grants the payload read/write on the whole PLIC, else no access (emulated, checked against the firmware's PMP) |
 /// | 4 | test device: no access (emulated) | test device: no access (emulated) |
 /// | 5 | OFF, address 0 (the floor of a TOR entry 6) | the same |
 /// | 6…14 | the firmware's *locked* virtual entries 0…8 (a locked entry binds M-mode too); unlocked ones OFF | the firmware's virtual entries 0…8 |
 /// | 15 | everything else: RWX (execute-only while the firmware's MPRV is in effect) | OFF |
 ///
-/// Entry 2 keeps the payload's interrupt hot path (claim and complete in its
-/// own S context) free of traps; every other PLIC access of either world
-/// traps and is performed by the monitor (``PLICRegisters``). PMP is per
-/// hart, so each hart opens only its own page.
+/// The real PLIC holds nothing of the monitor's (its M contexts are the
+/// firmware's own state), so when the firmware's PMP grants the payload the
+/// whole PLIC, entry 3 lets the payload reach it natively, exactly as it
+/// would without the monitor. When the firmware's PMP restricts the PLIC,
+/// entry 2 still keeps the payload's interrupt hot path (claim and complete
+/// in its own S context) free of traps if that page is granted, and every
+/// other access traps, is checked against the firmware's PMP and performed
+/// by the monitor (``PLICRegisters``). PMP is per hart, so each hart opens
+/// only its own page. The firmware's own PLIC accesses always trap.
 ///
 /// No physical entry is ever locked, so the monitor itself (real M-mode) is
 /// never constrained by them; the firmware's lock bits are kept virtually and
@@ -46,6 +51,11 @@ public struct PMPLayout: Sendable {
     public var payloadWalls: UInt64
     /// The same when it does not: every wall denies.
     public var closedPayloadWalls: UInt64
+    /// `pmpcfg0` bytes 0…4 in the payload world when the firmware's PMP
+    /// grants the payload the whole PLIC: entries 2 and 3 are open.
+    public var openPLICPayloadWalls: UInt64
+    /// The PLIC's aperture (its device-tree `reg`).
+    public let plic: PlatformDescription.Region
     /// This hart's PLIC S-context `threshold`/`claim` page.
     public let supervisorPage: PlatformDescription.Region
 
@@ -89,6 +99,15 @@ public struct PMPLayout: Sendable {
         firmwareWalls = deny | deny << 8 | deny << 16 | deny << 24 | deny << 32
         closedPayloadWalls = firmwareWalls
         payloadWalls = deny | deny << 8 | readWrite << 16 | deny << 24 | deny << 32
+        openPLICPayloadWalls = deny | deny << 8 | readWrite << 16 | readWrite << 24 | deny << 32
+        plic = platform.plic
+    }
+
+    /// Whether the firmware's PMP grants the payload read and write access to
+    /// the whole PLIC aperture: then the payload reaches it natively.
+    public func opensPLIC(_ pmp: PMPFile) -> Bool {
+        plic.size > 0 && pmp.permitsLowerPrivilege(address: plic.base, size: plic.size,
+                                                   needs: PMPFile.Bits.read | PMPFile.Bits.write)
     }
 
     /// Whether the firmware's PMP grants the payload read and write access to
@@ -109,12 +128,14 @@ public struct PMPLayout: Sendable {
 
     /// The physical `pmpcfg0` and `pmpcfg2` for the payload world: the walls
     /// and every virtual entry.
-    /// Entry 2 is open when the firmware's PMP grants the payload its page
+    /// Entries 2 and 3 are open when the firmware's PMP grants the payload the
+    /// whole PLIC (``opensPLIC(_:)``), else entry 2 when it grants its page
     /// (``opensSupervisorPage(_:)``). A monitor computes this when the
     /// firmware's PMP changes, not on every world switch.
     public func payloadConfiguration(_ pmp: PMPFile) -> (UInt64, UInt64) {
         let (v0, v2) = PMPLayout.shifted(pmp)
-        let walls = opensSupervisorPage(pmp) ? payloadWalls : closedPayloadWalls
+        let walls = opensPLIC(pmp) ? openPLICPayloadWalls
+            : opensSupervisorPage(pmp) ? payloadWalls : closedPayloadWalls
         return (walls | PMPLayout.dropLock(v0), PMPLayout.dropLock(v2))
     }
 

@@ -258,10 +258,12 @@ struct PMPLayoutTests {
     }
 
     /// OpenSBI 1.1's own layout: entry 0 denies its image, the last entry
-    /// allows everything. The monitor's walls still come first; the
-    /// payload's own S-context page is open, the rest of the PLIC is not.
+    /// allows everything. The monitor's walls still come first; the firmware
+    /// grants the payload the whole PLIC, so the whole PLIC is open (its M
+    /// contexts are the firmware's own state, which the payload may reach
+    /// natively too).
     @Test func payloadWorldWithOpenSBIEntries() {
-        #expect(Self.layout.opensSupervisorPage(Self.openSBI))
+        #expect(Self.layout.opensSupervisorPage(Self.openSBI) && Self.layout.opensPLIC(Self.openSBI))
         let pmp = Self.payloadWorld(Self.openSBI)
         let expected: [(UInt64, String)] = [
             (0x8000_0000, "---"), (0x800F_FFFF, "---"),   // the monitor, before anything the firmware says
@@ -270,10 +272,10 @@ struct PMPLayoutTests {
             (0x0200_0000, "---"), (0x10_0000, "---"),     // CLINT, test device
             (0x0C20_1000, "rw-"), (0x0C20_1004, "rw-"),   // hart 0's threshold and claim/complete
             (0x0C20_1FFF, "rw-"),
-            (0x0C20_0000, "---"), (0x0C20_0004, "---"),   // hart 0's M context
-            (0x0C20_2000, "---"), (0x0C20_3004, "---"),   // hart 1's contexts
-            (0x0C00_0004, "---"), (0x0C00_1000, "---"),   // priorities, pending
-            (0x0C00_2080, "---"),                         // context 1's enables
+            (0x0C20_0000, "rw-"), (0x0C20_0004, "rw-"),   // hart 0's M context
+            (0x0C20_2000, "rw-"), (0x0C20_3004, "rw-"),   // hart 1's contexts
+            (0x0C00_0004, "rw-"), (0x0C00_1000, "rw-"),   // priorities, pending
+            (0x0C00_2080, "rw-"),                         // context 1's enables
             (0x1000_0000, "rwx"),                         // the UART, through the firmware's entry 8
         ]
         for (address, want) in expected {
@@ -281,9 +283,15 @@ struct PMPLayoutTests {
         }
     }
 
+    /// A firmware that grants the payload the context pages only (not the
+    /// whole PLIC): each hart opens its own S-context page, nothing else.
     @Test func anotherHartOpensOnlyItsOwnPage() {
         let layout = PMPLayout(monitor: Self.monitor, platform: Fixture.expectedPlatform, hart: 3)
-        let pmp = Self.payloadWorld(Self.openSBI, layout: layout)
+        var pages = PMPFile(entries: PMPLayout.virtualEntries)
+        pages.writeAddress(0, PMPLayout.napotAddress(base: 0x0C20_0000, size: 0x1_0000))
+        pages.writeConfiguration(register: 0, UInt64(PMPLayout.napot | PMPLayout.read | PMPLayout.write))
+        #expect(!layout.opensPLIC(pages) && layout.opensSupervisorPage(pages))
+        let pmp = Self.payloadWorld(pages, layout: layout)
         #expect(pmp.permissions(at: 0x0C20_7000) == "rw-", "context 7")
         #expect(pmp.permissions(at: 0x0C20_7004) == "rw-")
         #expect(pmp.permissions(at: 0x0C20_1000) == "---", "hart 0's page")
@@ -370,7 +378,8 @@ struct PMPLayoutTests {
             let v = Self.apply(writes)
             let (cfg0, cfg2) = Self.layout.payloadConfiguration(v)
             let physical = (0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? cfg0 : cfg2) >> (UInt64(i % 8) * 8)) }
-            let walls = Self.layout.opensSupervisorPage(v) ? Self.layout.payloadWalls : Self.layout.closedPayloadWalls
+            let walls = Self.layout.opensPLIC(v) ? Self.layout.openPLICPayloadWalls
+                : Self.layout.opensSupervisorPage(v) ? Self.layout.payloadWalls : Self.layout.closedPayloadWalls
             let monitorBytes = (0..<5).map { UInt8(truncatingIfNeeded: walls >> (UInt64($0) * 8)) }
             #expect(Array(physical[0..<5]) == monitorBytes)
             #expect(physical[PMPLayout.floorEntry] == 0, "the floor is OFF")
@@ -384,8 +393,10 @@ struct PMPLayoutTests {
 
     /// Against the specification's matcher: the payload world allows exactly
     /// what the firmware's PMP allows natively, except inside the monitor's
-    /// walls, where only this hart's S-context page may be open, and open
-    /// exactly when the firmware's PMP grants read/write on all of it.
+    /// walls, where the whole PLIC window is open (read/write) exactly when
+    /// the firmware's PMP grants read/write on the whole PLIC, and otherwise
+    /// only this hart's S-context page may be open, exactly when the
+    /// firmware's PMP grants read/write on all of it.
     @Test func payloadWorldIsTheFirmwarePMPOutsideTheWalls() async {
         let probes: [UInt64] = [0, 0x1000, 0x01FF_FFF8, 0x0200_0000, 0x0200_FFF8, 0x0201_0000, 0x0BFF_FFF8,
                                 0x0C00_0000, 0x0C20_0000, 0x0C20_0FFC, 0x0C20_1000, 0x0C20_1004, 0x0C20_1FFC,
@@ -398,13 +409,18 @@ struct PMPLayoutTests {
             let pageOpen = native.allows(.read, at: Self.hart0Page, width: 0x1000)
                 && native.allows(.write, at: Self.hart0Page, width: 0x1000)
             #expect(Self.layout.opensSupervisorPage(v) == pageOpen)
+            let plicOpen = native.allows(.read, at: 0x0C00_0000, width: 0x60_0000)
+                && native.allows(.write, at: 0x0C00_0000, width: 0x60_0000)
+            #expect(Self.layout.opensPLIC(v) == plicOpen)
             for address in probes {
+                let inPLICWall = address >= 0x0C00_0000 && address < 0x0C80_0000
                 let inPage = address >= Self.hart0Page && address < Self.hart0Page + 0x1000
                 let walled = (address >= 0x8000_0000 && address < 0x8010_0000)
                     || (address >= 0x0200_0000 && address < 0x0201_0000)
                     || (address >= 0x0C00_0000 && address < 0x0C80_0000)
                     || (address >= 0x10_0000 && address < 0x10_1000)
-                let want = inPage ? (pageOpen ? "rw-" : "---") : walled ? "---" : native.permissions(at: address)
+                let want = inPLICWall && plicOpen ? "rw-"
+                    : inPage ? (pageOpen ? "rw-" : "---") : walled ? "---" : native.permissions(at: address)
                 #expect(payload.permissions(at: address) == want, "0x\(String(address, radix: 16))")
             }
         }

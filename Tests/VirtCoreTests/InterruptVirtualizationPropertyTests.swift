@@ -409,8 +409,8 @@ private struct InterruptLockstep {
     /// ``InterruptLockstep/differences()``).
     /// 1000 runs x 100 events, after a randomised boot of about 20 more.
     ///
-    /// The PLIC events include the payload's accesses (its own S context
-    /// natively, every other register through the monitor), claims and
+    /// The PLIC events include the payload's accesses (all native, or its own
+    /// S context natively and every other register through the monitor), claims and
     /// completes on any context from either world, and reserved offsets.
     /// Not generated: `mtime` writes (the monitor drops them: it cannot move
     /// the clock it shares with the payload). Shrinking is off: a failure
@@ -420,6 +420,9 @@ private struct InterruptLockstep {
             count: Self.runs, input: Gen.int(in: 1...4), Gen.bool, Gen.uint64(), event.array(of: Self.eventsPerRun)
         ) { harts, small, seed, events in
             var lockstep = InterruptLockstep(harts: harts, configuration: small ? TestHarts.small : TestHarts.qemu)
+            // Half the runs: a firmware PMP that grants the payload the whole
+            // PLIC (native accesses); the other half: only its S-context page.
+            lockstep.rig.payloadPLICNative = seed & 1 == 1
             let booted = lockstep.boot(seed: seed) + lockstep.differences()
             if !booted.isEmpty {
                 Issue.record("\(harts) harts, boot \(hex(seed)):\n\(booted.joined(separator: "\n"))")

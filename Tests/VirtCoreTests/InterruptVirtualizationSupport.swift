@@ -218,6 +218,8 @@ struct VirtualizationRig {
     var env = FakeEnvironment()
     /// Each hart's device reservation (`deviceReservation`).
     var reservations: [DeviceReservation]
+    /// The payload world's PMP opens the whole PLIC (`PMPLayout.opensPLIC`).
+    var payloadPLICNative = false
 
     /// Interrupts the monitor injected, per hart, in order.
     var injected: [[Interrupt]]
@@ -442,15 +444,18 @@ struct VirtualizationRig {
         return result
     }
 
-    /// A payload (S-mode) load or store on the PLIC from hart `h`. Its own S
-    /// context's `threshold`/`claim` page is native (no trap); everything
-    /// else traps and is performed by `emulatePayloadDeviceAccess` (the
-    /// firmware's PMP grants the whole PLIC here).
+    /// A payload (S-mode) load or store on the PLIC from hart `h`. With
+    /// ``payloadPLICNative`` (the firmware's PMP grants it the whole PLIC)
+    /// every access is native; otherwise its own S context's
+    /// `threshold`/`claim` page is native and everything else traps and is
+    /// performed by `emulatePayloadDeviceAccess` (the firmware's PMP grants
+    /// these registers here; the PMP check itself is PMPLayout's and
+    /// PMPFile's, tested there).
     @discardableResult
     mutating func payloadPLICAccess(_ h: Int, offset: UInt64, store value: UInt64? = nil) -> UInt64? {
         precondition(harts[h].mode != .machine && !waiting[h])
         let ownPage = VirtualPLIC.thresholdOffset(context: VirtualPLIC.supervisorContext(hart: h))
-        if offset >= ownPage && offset < ownPage + VirtualPLIC.contextStride {
+        if payloadPLICNative || (offset >= ownPage && offset < ownPage + VirtualPLIC.contextStride) {
             var loaded: UInt64? = nil
             if let value {
                 realPLIC.write(offset: offset, value: UInt32(truncatingIfNeeded: value))
