@@ -23,4 +23,20 @@ firmvisor_probe_stimecmp:
     ret
     .size firmvisor_probe_stimecmp, . - firmvisor_probe_stimecmp
 
+    /* uint64_t firmvisor_probe_menvcfg(void): 1 when `csrr menvcfg` works (privileged 1.12). */
+    .globl firmvisor_probe_menvcfg
+    .type firmvisor_probe_menvcfg, @function
+    .balign 4
+firmvisor_probe_menvcfg:
+    lla     t0, 1f
+    csrrw   t1, mtvec, t0
+    li      a0, 1
+    csrr    t2, 0x30a
+    j       2f
+    .balign 4
+1:  li      a0, 0                       /* trapped: no menvcfg */
+2:  csrw    mtvec, t1
+    ret
+    .size firmvisor_probe_menvcfg, . - firmvisor_probe_menvcfg
+
 #endif /* __riscv */

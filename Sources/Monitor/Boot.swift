@@ -111,9 +111,14 @@ func probeHart() -> HartConfiguration {
     c.mvendorid = csr_read_mvendorid()
     c.marchid = csr_read_marchid()
     c.mimpid = csr_read_mimpid()
-    csr_write_menvcfg(~0)
-    let envcfg = csr_read_menvcfg()
-    csr_write_menvcfg(0)
+    // A privileged-1.11 hart has no menvcfg: probe before touching it.
+    c.hasEnvironmentConfiguration = firmvisor_probe_menvcfg() != 0
+    var envcfg: UInt64 = 0
+    if c.hasEnvironmentConfiguration {
+        csr_write_menvcfg(~0)
+        envcfg = csr_read_menvcfg()
+        csr_write_menvcfg(0)
+    }
     // QEMU 7.2 keeps menvcfg.STCE writable without Sstc: probe stimecmp itself.
     c.hasSstc = firmvisor_probe_stimecmp() != 0
     c.hasSvpbmt = envcfg & EnvironmentConfiguration.pbmte != 0

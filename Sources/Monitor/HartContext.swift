@@ -52,6 +52,7 @@ struct HartContext {
 enum Unsupported: UInt32 {
     case mtimeWrite = 0
     case mprv = 1
+    case fenceTimeout = 2
 }
 
 @inline(__always)

@@ -87,12 +87,20 @@ extension HartContext {
             cpu_sfence_vma_all()
         }
         rest = harts & ~(1 << UInt64(index))
+        // A hart that halted (a firmware's halt loop, a failed boot) can no
+        // longer answer: after a second of guest time, give up and say so.
+        let start = csr_read_time()
+        let patience = max(machinePointer.pointee.platform.timebaseFrequency, 1)
         while rest != 0 {
             let target = rest.trailingZeroBitCount
             // Serve requests aimed at this hart while waiting: two harts
             // fencing each other must not wait for each other forever.
             serveMailbox()
             if firmvisor_atomic_load64(firmvisor_fence_completed(UInt64(target))) >= tickets[target & 7] {
+                rest &= rest - 1
+            } else if csr_read_time() &- start > patience {
+                reportOnce(.fenceTimeout, "remote fence: a hart did not answer within 1 s; not waiting for it",
+                           value: UInt64(target))
                 rest &= rest - 1
             }
         }

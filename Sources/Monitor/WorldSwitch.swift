@@ -49,7 +49,7 @@ extension HartContext {
         hart.stval = csr_read_stval()
         hart.satp = csr_read_satp()
         hart.scounteren = csr_read_scounteren()
-        hart.senvcfg = csr_read_senvcfg()
+        if hart.configuration.hasEnvironmentConfiguration { hart.senvcfg = csr_read_senvcfg() }
         if hart.configuration.hasSstc { hart.stimecmp = csr_read_stimecmp() }
 
         csr_write_satp(0)
@@ -72,8 +72,10 @@ extension HartContext {
         csr_write_scause(hart.scause)
         csr_write_stval(hart.stval)
         csr_write_scounteren(hart.scounteren)
-        csr_write_senvcfg(hart.senvcfg)
-        csr_write_menvcfg(hart.menvcfg)
+        if hart.configuration.hasEnvironmentConfiguration {
+            csr_write_senvcfg(hart.senvcfg)
+            csr_write_menvcfg(hart.menvcfg)
+        }
         if hart.configuration.hasSstc { csr_write_stimecmp(hart.stimecmp) }
         // Access faults always reach the monitor: it performs the payload's
         // device accesses (PayloadAccess.swift) and forwards the rest.

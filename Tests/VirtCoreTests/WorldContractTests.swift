@@ -96,4 +96,24 @@ import VirtCore
         #expect(next == VirtualHart.GuestReturn(pc: 0x8000_0400, injected: .machineExternal, world: .firmware))
         #expect(hart.mepc == 0x8020_0004 && hart.mstatus.mpp == .supervisor)
     }
+
+    /// A firmware `wfi` must wake for every interrupt that can complete it:
+    /// with Sstc driving STIP from the payload's `stimecmp` (which stays in
+    /// the real register while the firmware runs) and `vmie.STIE` set, the
+    /// monitor's real `wfi` waits with STIE too; without Sstc STIP is a
+    /// software bit, pending or not before the wait, and needs no real line.
+    @Test func wfiWakesForThePayloadsSstcTimer() {
+        var configuration = TestHarts.qemu
+        configuration.hasSstc = true
+        var hart = VirtualHart(configuration: configuration)
+        hart.mie = [.stip, .seip]
+        #expect(!hart.wakeUpEnables.contains(.stip), "menvcfg.STCE = 0: STIP is software-written")
+        var env = FakeEnvironment()
+        _ = hart.accessCSR(.menvcfg, operation: .readSet, operand: EnvironmentConfiguration.stce, writes: true,
+                           environment: &env)
+        #expect(hart.stimecmpDrivesSTIP)
+        #expect(hart.wakeUpEnables.isSuperset(of: [.stip, .seip, .msip]))
+        hart.mie = [.seip]
+        #expect(!hart.wakeUpEnables.contains(.stip))
+    }
 }

@@ -55,6 +55,7 @@ void firmvisor_trap_entry(void);
 
 /* 1 when reading `stimecmp` does not trap (the hart implements Sstc). */
 uint64_t firmvisor_probe_stimecmp(void);
+uint64_t firmvisor_probe_menvcfg(void);
 
 /* A load or store with mstatus.MPRV = 1 under a local trap vector (mprv.S). */
 uint64_t firmvisor_mprv_access(uint64_t address, uint64_t value, uint64_t operation,

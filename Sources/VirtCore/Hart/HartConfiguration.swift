@@ -13,6 +13,9 @@ public struct HartConfiguration: Sendable, Equatable {
     public var marchid: UInt64 = 0
     public var mimpid: UInt64 = 0
     public var mconfigptr: UInt64 = 0
+    /// `menvcfg` and `senvcfg` exist on the real hart (privileged
+    /// specification 1.12 onwards); a monitor must not touch them otherwise.
+    public var hasEnvironmentConfiguration: Bool = true
     /// Sstc: `stimecmp` exists and `menvcfg.STCE` can be set.
     public var hasSstc: Bool = false
     /// Sscofpmf: LCOFI exists in `mip`/`mie`/`mideleg`.

@@ -56,6 +56,9 @@ extension VirtualHart {
     public var wakeUpEnables: InterruptBits {
         var bits = physicalInterruptEnables(for: .firmware)
         if mie.contains(.seip) { bits.insert(.seip) }
+        // The payload's stimecmp stays in the real register while the
+        // firmware runs, so the real STIP is the virtual one (Sstc).
+        if mie.contains(.stip) && stimecmpDrivesSTIP { bits.insert(.stip) }
         return bits
     }
 }
