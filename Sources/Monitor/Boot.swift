@@ -111,6 +111,11 @@ func probeHart() -> HartConfiguration {
     c.mvendorid = csr_read_mvendorid()
     c.marchid = csr_read_marchid()
     c.mimpid = csr_read_mimpid()
+    // mstatus.VS without V is the hart's choice (WARL): the firmware sees it.
+    let status = csr_read_mstatus()
+    csr_write_mstatus(status | MStatus.vs.rawValue)
+    c.mstatusVSWritable = c.hasSupervisor && csr_read_mstatus() & MStatus.vs.rawValue != 0
+    csr_write_mstatus(status)
     // A privileged-1.11 hart has no menvcfg: probe before touching it.
     c.hasEnvironmentConfiguration = firmvisor_probe_menvcfg() != 0
     var envcfg: UInt64 = 0

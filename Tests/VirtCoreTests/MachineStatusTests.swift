@@ -67,17 +67,26 @@ struct MachineStatusTests {
         #expect(f.read(N.mstatus)! & (B.fs | B.sd) == 0)
     }
 
-    @Test func mstatusVSReadOnlyZeroWithoutVector() {
-        var f = HartFixture()
+    /// "If S-mode is implemented but the V extension is not, VS may
+    /// optionally be read-only zero": the virtual hart follows the real
+    /// hart's choice, probed at boot (QEMU 7.2: writable).
+    @Test func mstatusVSWithoutVectorFollowsTheRealHartsChoice() {
+        var readOnly = TestHarts.qemu
+        readOnly.mstatusVSWritable = false
+        var f = HartFixture(readOnly)
         f.write(N.mstatus, B.vs)
         #expect(f.read(N.mstatus)! & B.vs == 0)
+        var g = HartFixture()
+        g.write(N.mstatus, B.vs)
+        #expect(g.read(N.mstatus)! & B.vs == B.vs, "qemuRV64: writable, as on QEMU 7.2")
+        #expect(g.read(N.mstatus)! & B.sd != 0, "VS = Dirty sets SD")
     }
 
     @Test func mstatusWritingAllOnesKeepsOnlyImplementedFields() {
         var f = HartFixture()
         f.write(N.mstatus, ~0)
-        // SIE MIE SPIE MPIE SPP MPP=3 FS=3 MPRV SUM MXR TVM TW TSR GVA MPV, UXL = SXL = 2, SD.
-        #expect(f.read(N.mstatus) == 0x8000_00CA_007E_79AA)
+        // SIE MIE SPIE MPIE SPP VS=3 MPP=3 FS=3 MPRV SUM MXR TVM TW TSR GVA MPV, UXL = SXL = 2, SD.
+        #expect(f.read(N.mstatus) == 0x8000_00CA_007E_7FAA)
         var g = HartFixture(TestHarts.small)
         g.write(N.mstatus, ~0)
         #expect(g.read(N.mstatus) == 0xA_007E_19AA, "no FS, no GVA/MPV without F/D and H")
@@ -106,11 +115,11 @@ struct MachineStatusTests {
         var f = HartFixture()
         f.write(N.mstatus, B.mie | (3 << B.mppShift) | B.tvm)
         f.write(N.sstatus, ~0)
-        // SIE SPIE SPP FS SUM MXR set; MIE, MPP, TVM untouched; nothing else.
+        // SIE SPIE SPP VS FS SUM MXR set; MIE, MPP, TVM untouched; nothing else.
         let expected = B.mie | (3 << B.mppShift) | B.tvm
-            | B.sie | B.spie | B.spp | B.fs | B.sum | B.mxr | B.xl64 | B.sd
+            | B.sie | B.spie | B.spp | B.vs | B.fs | B.sum | B.mxr | B.xl64 | B.sd
         #expect(f.read(N.mstatus) == expected)
-        #expect(f.read(N.sstatus) == 0x8000_0002_000C_6122)
+        #expect(f.read(N.sstatus) == 0x8000_0002_000C_6722)
         f.write(N.sstatus, 0)
         #expect(f.read(N.mstatus) == B.mie | (3 << B.mppShift) | B.tvm | B.xl64)
     }

@@ -37,7 +37,7 @@ public struct CSRMasks: Sendable, Equatable {
     public init(_ c: HartConfiguration) {
         var mstatus: MStatus = [.sie, .mie, .spie, .mpie, .spp, .mpp, .mprv, .sum, .mxr, .tvm, .tw, .tsr]
         if c.hasFloatingPoint { mstatus.insert(.fs) }
-        if c.hasVector { mstatus.insert(.vs) }
+        if c.hasVector || c.mstatusVSWritable { mstatus.insert(.vs) }
         if c.hasHypervisor { mstatus.formUnion([.mpv, .gva]) }
         mstatusWritable = mstatus.rawValue
         sstatusWritable = mstatus.rawValue & MStatus.supervisorView.rawValue

@@ -16,6 +16,12 @@ public struct HartConfiguration: Sendable, Equatable {
     /// `menvcfg` and `senvcfg` exist on the real hart (privileged
     /// specification 1.12 onwards); a monitor must not touch them otherwise.
     public var hasEnvironmentConfiguration: Bool = true
+    /// `mstatus.VS` is writable although `misa.V` is clear: "if S-mode is
+    /// implemented but the V extension is not, VS may optionally be
+    /// read-only zero" (privileged specification, "Extension Context Status
+    /// in mstatus Register"); QEMU 7.2 keeps it writable. A monitor probes the
+    /// real hart so the firmware sees the same choice.
+    public var mstatusVSWritable: Bool = false
     /// Sstc: `stimecmp` exists and `menvcfg.STCE` can be set.
     public var hasSstc: Bool = false
     /// Sscofpmf: LCOFI exists in `mip`/`mie`/`mideleg`.
@@ -66,6 +72,7 @@ public struct HartConfiguration: Sendable, Equatable {
         c.hasZicbom = true
         c.hasZicboz = true
         c.hasSvpbmt = true
+        c.mstatusVSWritable = true
         c.pmpEntries = 16
         return c
     }

@@ -68,7 +68,8 @@ struct ReferenceHart {
         hasH = ext("H")
         hasC = ext("C")
         hasFP = ext("F") || ext("D")
-        hasV = ext("V")
+        // VS is writable with V, and optionally without it when S exists.
+        hasV = ext("V") || (hasS && c.mstatusVSWritable)
         hasSstc = c.hasSstc
         hasSscofpmf = c.hasSscofpmf
         hasSvpbmt = c.hasSvpbmt
