@@ -1,9 +1,10 @@
 /*
  * Firmvisor bench payload: S-mode entry, trap entry and the measured loops.
  *
- * Loaded with -kernel at 0x80200000 and entered in S-mode by OpenSBI
- * (a0 = hartid, a1 = FDT). Every loop reads instret (rdinstret; OpenSBI
- * grants it to S-mode in mcounteren) before and after:
+ * Loaded with -kernel at 0x80200000 and entered in S-mode by OpenSBI, or
+ * by the minimal firmware guest/bench/minfw.S (a0 = hartid, a1 = FDT).
+ * Every loop reads instret (rdinstret; OpenSBI and the minimal firmware
+ * grant it to S-mode in mcounteren) before and after:
  *   u64 payload_loop_<op>(u64 n, u64 eid, u64 fid, u64 arg0)
  * sets a7 = eid, a6 = fid, a0 = arg0 before every iteration's operation, so
  * the ecall loop and the nop loop differ by the ecall alone.
@@ -53,6 +54,30 @@ payload_loop_##name:                \
 
 LOOP(nop, nop)
 LOOP(ecall, ecall)
+
+/*
+ * The loops of bench=switch_min (under guest/bench/minfw.S, whose trap
+ * handler clobbers t6):
+ *   u64 payload_trap_loop_<op>(u64 n, u64 a7)
+ * sets a7 once (the minimal firmware ignores it; an extension the monitor
+ * never offloads keeps the call going to the firmware) and uses no t6.
+ */
+#define TRAP_LOOP(name, ...)        \
+    .globl payload_trap_loop_##name; \
+    .balign 4;                      \
+payload_trap_loop_##name:           \
+    mv      t2, a0;                 \
+    mv      a7, a1;                 \
+    csrr    t0, instret;            \
+1:  __VA_ARGS__;                    \
+    addi    t2, t2, -1;             \
+    bnez    t2, 1b;                 \
+    csrr    t1, instret;            \
+    sub     a0, t1, t0;             \
+    ret
+
+TRAP_LOOP(nop, nop)
+TRAP_LOOP(ecall, ecall)
 
 /*
  * External interrupt loop (the UART's THRE interrupt through the PLIC's S
