@@ -32,6 +32,9 @@ struct HartContext {
     /// (``PMPLayout/payloadConfiguration(_:)``), recomputed when the
     /// firmware's PMP changes rather than on every world switch.
     var payloadPMPConfiguration: (UInt64, UInt64) = (0, 0)
+    /// The real `pmpaddr0`…`pmpaddr14` hold the current walls and the
+    /// firmware's virtual entries (``installPMP(configuration:catchAll:)``).
+    var pmpAddressesInstalled = false
     /// This hart's `mtimecmp` in the virtual CLINT, cached for the trap path.
     var timerDeadline: UInt64 = VirtualCLINT.resetMTimeCmp
     /// The hart's load reservation on a device (an emulated `lr`): the real

@@ -99,6 +99,7 @@ extension HartContext {
     /// the payload's access to its PLIC S-context page follows its entries.
     mutating func firmwarePMPChanged() {
         payloadPMPConfiguration = layout.payloadConfiguration(hart.pmp)
+        pmpAddressesInstalled = false
         installFirmwarePMP()
     }
 
@@ -110,10 +111,26 @@ extension HartContext {
                    catchAll: PMPLayout.everything)
     }
 
-    /// Programs all sixteen entries: configurations off first, so no
-    /// intermediate state opens anything, then the addresses, then the
-    /// configurations.
+    /// Programs the physical entries. Both worlds share the addresses of
+    /// entries 0…14 (the walls, the floor and the firmware's entries), which
+    /// change only when the firmware writes a PMP CSR: a world switch writes
+    /// the two configuration registers and the catch-all's address alone.
+    /// The monitor runs in M-mode, which unlocked entries do not restrict, so
+    /// no intermediate state matters until the return to the guest.
     mutating func installPMP(configuration: (UInt64, UInt64), catchAll: UInt64) {
+        if !pmpAddressesInstalled {
+            installPMPAddresses()
+            pmpAddressesInstalled = true
+        }
+        csr_write_pmpaddr15(catchAll)
+        csr_write_pmpcfg2(configuration.1)
+        csr_write_pmpcfg0(configuration.0)
+        cpu_sfence_vma_all()
+    }
+
+    /// The addresses of entries 0…14: the walls, the TOR floor, the
+    /// firmware's virtual entries (configurations off first).
+    mutating func installPMPAddresses() {
         let w = layout.wallAddresses
         let p = hart.pmp
         csr_write_pmpcfg0(0)
@@ -133,10 +150,6 @@ extension HartContext {
         csr_write_pmpaddr12(p.readAddress(6))
         csr_write_pmpaddr13(p.readAddress(7))
         csr_write_pmpaddr14(p.readAddress(8))
-        csr_write_pmpaddr15(catchAll)
-        csr_write_pmpcfg2(configuration.1)
-        csr_write_pmpcfg0(configuration.0)
-        cpu_sfence_vma_all()
     }
 }
 #endif
