@@ -149,6 +149,8 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
     // The real hart starts in the firmware's world.
     context.pointee.installed = .payload
     context.pointee.payloadPMPConfiguration = context.pointee.layout.payloadConfiguration(context.pointee.hart.pmp)
+    context.pointee.sstcTimerFastPath = machine.pointee.offload && configuration.hasSstc
+        && !machine.pointee.trace.contains(.sbi)
     context.pointee.installFirmwareWorld()
     context.pointee.refreshDeviceLines()
 

@@ -17,6 +17,9 @@ struct HartContext {
     var plainCSRFastPath = true
     /// What `scripts/run --trace` asked for (``TraceKinds``).
     let trace: TraceKinds
+    /// The payload's SBI set_timer may take the trap path's short cut:
+    /// offload on, Sstc, SBI calls not traced.
+    var sstcTimerFastPath = false
     var statistics = Statistics()
     /// Kinds of unsupported guest actions already reported (one bit each).
     var reported: UInt32 = 0
