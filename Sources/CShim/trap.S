@@ -26,11 +26,107 @@
     .type firmvisor_trap_entry, @function
 firmvisor_trap_entry:
     csrrw   sp, mscratch, sp            /* sp = frame, mscratch = guest sp */
-    SAVE(1);  SAVE(3);  SAVE(4);  SAVE(5);  SAVE(6);  SAVE(7)
-    SAVE(8);  SAVE(9);  SAVE(10); SAVE(11); SAVE(12); SAVE(13)
-    SAVE(14); SAVE(15); SAVE(16); SAVE(17); SAVE(18); SAVE(19)
-    SAVE(20); SAVE(21); SAVE(22); SAVE(23); SAVE(24); SAVE(25)
-    SAVE(26); SAVE(27); SAVE(28); SAVE(29); SAVE(30); SAVE(31)
+    sd      t0, FRAME_X(5)(sp)
+    sd      t1, FRAME_X(6)(sp)
+    sd      t2, FRAME_X(7)(sp)
+    sd      t3, FRAME_X(28)(sp)
+    sd      t4, FRAME_X(29)(sp)
+    sd      t5, FRAME_X(30)(sp)
+    /*
+     * Fast path: the firmware's csrrw/csrrs/csrrc (register forms) on
+     * mscratch, mepc, mcause, mtval from virtual M-mode (the illegal
+     * instruction of real U-mode, MPP = U). They change nothing that could
+     * make an interrupt takeable or switch worlds, so they are served here,
+     * touching only the registers the instruction names, with the semantics
+     * of VirtualHart.executePlainCSR: the frame holds each virtual CSR's
+     * address and write mask (Swift publishes them at boot), and `fast` is 1
+     * only while the firmware's world is installed and CSRs are not traced.
+     * Anything else falls through to the full save and Swift.
+     */
+    ld      t0, FRAME_FAST(sp)
+    beqz    t0, .Lfull
+    csrr    t0, mcause
+    addi    t0, t0, -2
+    bnez    t0, .Lfull
+    csrr    t0, mstatus
+    srli    t0, t0, 11
+    andi    t0, t0, 3
+    bnez    t0, .Lfull
+    csrr    t1, mepc
+    lhu     t0, 0(t1)                   /* the instruction, from memory */
+    lhu     t2, 2(t1)
+    slli    t2, t2, 16
+    or      t0, t0, t2                  /* t0 = instruction bits */
+    andi    t2, t0, 0x7f
+    addi    t2, t2, -0x73
+    bnez    t2, .Lfull                  /* not SYSTEM */
+    srli    t2, t0, 12
+    andi    t2, t2, 7
+    addi    t2, t2, -1                  /* t2 = funct3 - 1: 0 rw, 1 rs, 2 rc */
+    sltiu   t3, t2, 3
+    beqz    t3, .Lfull
+    srli    t3, t0, 20
+    addi    t3, t3, -0x340
+    sltiu   t4, t3, 4
+    beqz    t4, .Lfull                  /* not mscratch, mepc, mcause, mtval */
+    slli    t3, t3, 4
+    add     t3, t3, sp                  /* t3 = frame + 16 * index */
+    /* t4 = operand: guest register rs1 */
+    srli    t5, t0, 15
+    andi    t5, t5, 31
+    slli    t5, t5, 3
+    lla     t4, .Lread_rs1
+    add     t5, t5, t4
+    jr      t5
+.Lread_done:
+    ld      t1, FRAME_SLOTS + 8(t3)     /* write mask */
+    ld      t3, FRAME_SLOTS(t3)         /* address of the virtual CSR */
+    ld      t5, 0(t3)
+    and     t5, t5, t1                  /* t5 = old value, its legal bits */
+    /* Writes unless csrrs/csrrc with rs1 = x0 (Zicsr). */
+    beqz    t2, 1f                      /* csrrw: new = operand */
+    srli    t0, t0, 15
+    andi    t0, t0, 31
+    beqz    t0, 3f                      /* rs1 = x0: no write */
+    addi    t2, t2, -1
+    bnez    t2, 2f
+    or      t4, t5, t4                  /* csrrs */
+    j       1f
+2:  not     t4, t4                      /* csrrc */
+    and     t4, t5, t4
+1:  and     t4, t4, t1
+    sd      t4, 0(t3)
+3:  /* rd = old value */
+    csrr    t1, mepc
+    lhu     t0, 0(t1)
+    mv      t4, t5
+    srli    t5, t0, 7
+    andi    t5, t5, 31
+    slli    t5, t5, 3
+    lla     t2, .Lwrite_rd
+    add     t5, t5, t2
+    jr      t5
+.Lwrite_done:
+    addi    t1, t1, 4
+    csrw    mepc, t1
+    ld      t0, FRAME_FAST_COUNT(sp)
+    addi    t0, t0, 1
+    sd      t0, FRAME_FAST_COUNT(sp)
+    ld      t0, FRAME_X(5)(sp)
+    ld      t1, FRAME_X(6)(sp)
+    ld      t2, FRAME_X(7)(sp)
+    ld      t3, FRAME_X(28)(sp)
+    ld      t4, FRAME_X(29)(sp)
+    ld      t5, FRAME_X(30)(sp)
+    csrrw   sp, mscratch, sp            /* sp = guest sp, mscratch = frame */
+    mret
+
+.Lfull:
+    /* t0-t2 and t3-t5 are saved already. */
+    SAVE(1);  SAVE(3);  SAVE(4);  SAVE(8);  SAVE(9);  SAVE(10)
+    SAVE(11); SAVE(12); SAVE(13); SAVE(14); SAVE(15); SAVE(16)
+    SAVE(17); SAVE(18); SAVE(19); SAVE(20); SAVE(21); SAVE(22)
+    SAVE(23); SAVE(24); SAVE(25); SAVE(26); SAVE(27); SAVE(31)
     csrrw   t0, mscratch, sp            /* t0 = guest sp, mscratch = frame */
     sd      t0, FRAME_X(2)(sp)
 
@@ -40,6 +136,84 @@ firmvisor_trap_entry:
     call    firmvisor_trap
     mv      a0, s0
     j       firmvisor_enter_guest
+
+    /*
+     * Guest register n into t4 (8 bytes an entry): live, except t0-t2 and
+     * t3-t5, saved in the frame, and sp, which is in mscratch.
+     */
+    .option push
+    .option norvc
+    .balign 8
+.Lread_rs1:
+    li      t4, 0;                  j .Lread_done   /* x0 */
+    mv      t4, x1;                 j .Lread_done
+    csrr    t4, mscratch;           j .Lread_done   /* sp */
+    mv      t4, x3;                 j .Lread_done
+    mv      t4, x4;                 j .Lread_done
+    ld      t4, FRAME_X(5)(sp);     j .Lread_done
+    ld      t4, FRAME_X(6)(sp);     j .Lread_done
+    ld      t4, FRAME_X(7)(sp);     j .Lread_done
+    mv      t4, x8;                 j .Lread_done
+    mv      t4, x9;                 j .Lread_done
+    mv      t4, x10;                j .Lread_done
+    mv      t4, x11;                j .Lread_done
+    mv      t4, x12;                j .Lread_done
+    mv      t4, x13;                j .Lread_done
+    mv      t4, x14;                j .Lread_done
+    mv      t4, x15;                j .Lread_done
+    mv      t4, x16;                j .Lread_done
+    mv      t4, x17;                j .Lread_done
+    mv      t4, x18;                j .Lread_done
+    mv      t4, x19;                j .Lread_done
+    mv      t4, x20;                j .Lread_done
+    mv      t4, x21;                j .Lread_done
+    mv      t4, x22;                j .Lread_done
+    mv      t4, x23;                j .Lread_done
+    mv      t4, x24;                j .Lread_done
+    mv      t4, x25;                j .Lread_done
+    mv      t4, x26;                j .Lread_done
+    mv      t4, x27;                j .Lread_done
+    ld      t4, FRAME_X(28)(sp);    j .Lread_done
+    ld      t4, FRAME_X(29)(sp);    j .Lread_done
+    ld      t4, FRAME_X(30)(sp);    j .Lread_done
+    mv      t4, x31;                j .Lread_done
+
+    /* t4 into guest register n (8 bytes an entry). */
+    .balign 8
+.Lwrite_rd:
+    nop;                            j .Lwrite_done  /* x0 */
+    mv      x1, t4;                 j .Lwrite_done
+    csrw    mscratch, t4;           j .Lwrite_done  /* sp */
+    mv      x3, t4;                 j .Lwrite_done
+    mv      x4, t4;                 j .Lwrite_done
+    sd      t4, FRAME_X(5)(sp);     j .Lwrite_done
+    sd      t4, FRAME_X(6)(sp);     j .Lwrite_done
+    sd      t4, FRAME_X(7)(sp);     j .Lwrite_done
+    mv      x8, t4;                 j .Lwrite_done
+    mv      x9, t4;                 j .Lwrite_done
+    mv      x10, t4;                j .Lwrite_done
+    mv      x11, t4;                j .Lwrite_done
+    mv      x12, t4;                j .Lwrite_done
+    mv      x13, t4;                j .Lwrite_done
+    mv      x14, t4;                j .Lwrite_done
+    mv      x15, t4;                j .Lwrite_done
+    mv      x16, t4;                j .Lwrite_done
+    mv      x17, t4;                j .Lwrite_done
+    mv      x18, t4;                j .Lwrite_done
+    mv      x19, t4;                j .Lwrite_done
+    mv      x20, t4;                j .Lwrite_done
+    mv      x21, t4;                j .Lwrite_done
+    mv      x22, t4;                j .Lwrite_done
+    mv      x23, t4;                j .Lwrite_done
+    mv      x24, t4;                j .Lwrite_done
+    mv      x25, t4;                j .Lwrite_done
+    mv      x26, t4;                j .Lwrite_done
+    mv      x27, t4;                j .Lwrite_done
+    sd      t4, FRAME_X(28)(sp);    j .Lwrite_done
+    sd      t4, FRAME_X(29)(sp);    j .Lwrite_done
+    sd      t4, FRAME_X(30)(sp);    j .Lwrite_done
+    mv      x31, t4;                j .Lwrite_done
+    .option pop
     .size firmvisor_trap_entry, . - firmvisor_trap_entry
 
     /* void firmvisor_enter_guest(firmvisor_frame *frame) -- noreturn */

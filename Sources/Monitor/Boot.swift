@@ -144,7 +144,9 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
                                        layout: PMPLayout(monitor: machine.pointee.monitor,
                                                          platform: machine.pointee.platform,
                                                          hart: Int(hartid)),
-                                       trace: machine.pointee.trace))
+                                       trace: machine.pointee.trace,
+                                       frame: firmvisor_frame_for_hart(hartid)!))
+    context.pointee.publishCSRSlots()
     csr_write_mideleg(context.pointee.hart.mideleg.rawValue)
     // The real hart starts in the firmware's world.
     context.pointee.installed = .payload
@@ -167,6 +169,30 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
 }
 
 extension HartContext {
+    /// Gives trap.S the addresses and write masks of the virtual `mscratch`,
+    /// `mepc`, `mcause` and `mtval` (CSRs 0x340 + i), then checks each with a
+    /// sentinel written through the address and read back as the property;
+    /// trap.S's fast path runs only if all four check out.
+    mutating func publishCSRSlots() {
+        func address(_ pointer: UnsafeMutablePointer<UInt64>) -> UInt64 { UInt64(UInt(bitPattern: pointer)) }
+        let slots = (withUnsafeMutablePointer(to: &hart.mscratch) { address($0) },
+                     withUnsafeMutablePointer(to: &hart.mepc) { address($0) },
+                     withUnsafeMutablePointer(to: &hart.mcause) { address($0) },
+                     withUnsafeMutablePointer(to: &hart.mtval) { address($0) })
+        let epc = hart.masks.epcWritable
+        frame.pointee.slots = (slots.0, ~0, slots.1, epc, slots.2, ~0, slots.3, ~0)
+        let saved = (hart.mscratch, hart.mepc, hart.mcause, hart.mtval)
+        func poke(_ slot: UInt64, _ value: UInt64) { UnsafeMutablePointer<UInt64>(bitPattern: UInt(slot))?.pointee = value }
+        poke(slots.0, 0x5E17_0000)
+        poke(slots.1, 0x5E17_0001)
+        poke(slots.2, 0x5E17_0002)
+        poke(slots.3, 0x5E17_0003)
+        assemblyFastPath = hart.mscratch == 0x5E17_0000 && hart.mepc == 0x5E17_0001
+            && hart.mcause == 0x5E17_0002 && hart.mtval == 0x5E17_0003
+        (hart.mscratch, hart.mepc, hart.mcause, hart.mtval) = saved
+        frame.pointee.fast = plainCSRFastPath && assemblyFastPath ? 1 : 0
+    }
+
     /// The power-off summary: traps from the firmware by cause, world
     /// switches and injected interrupts, summed over the harts.
     static func printSummary() {
@@ -174,7 +200,9 @@ extension HartContext {
         var console = MonitorConsole(base: machine.pointee.platform.uart.base)
         var total = Statistics()
         for h in 0..<machine.pointee.fabric.clint.harts {
-            let s = hartContext(UInt64(h)).pointee.statistics
+            var s = hartContext(UInt64(h)).pointee.statistics
+            // Plain CSR traps trap.S served without calling Swift.
+            s.firmwareExceptions[2] &+= hartContext(UInt64(h)).pointee.frame.pointee.fast_count
             for i in 0..<24 {
                 total.firmwareExceptions[i] &+= s.firmwareExceptions[i]
                 total.payloadExceptions[i] &+= s.payloadExceptions[i]

@@ -10,8 +10,16 @@ struct HartContext {
     let index: Int
     /// The world whose state is installed in the real CSRs.
     var installed: World = .firmware {
-        didSet { plainCSRFastPath = installed == .firmware && !trace.contains(.csr) }
+        didSet {
+            plainCSRFastPath = installed == .firmware && !trace.contains(.csr)
+            frame.pointee.fast = plainCSRFastPath && assemblyFastPath ? 1 : 0
+        }
     }
+    /// This hart's trap frame (trap.S reads `fast` and the CSR slots there).
+    let frame: UnsafeMutablePointer<firmvisor_frame>
+    /// trap.S's fast path may run: the slots it writes were verified at boot
+    /// to be this hart's virtual `mscratch`, `mepc`, `mcause`, `mtval`.
+    var assemblyFastPath = false
     /// The trap path may serve the firmware's plain CSR accesses at once:
     /// the firmware's world is installed and CSR accesses are not traced.
     var plainCSRFastPath = true
@@ -44,9 +52,11 @@ struct HartContext {
     /// hart keeps one reservation, whichever world made it.
     var deviceReservation = DeviceReservation()
 
-    init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout, trace: TraceKinds) {
+    init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout, trace: TraceKinds,
+         frame: UnsafeMutablePointer<firmvisor_frame>) {
         self.hart = hart
         self.index = index
+        self.frame = frame
         self.clintBase = clintBase
         self.layout = layout
         self.trace = trace

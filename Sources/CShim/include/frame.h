@@ -17,7 +17,10 @@
 #define FRAME_MONITOR_SP       256
 #define FRAME_HARTID           264
 #define FRAME_SCRATCH          272
-#define FRAME_SIZE             320
+#define FRAME_FAST             320         /* 1: trap.S may serve plain CSR traps */
+#define FRAME_FAST_COUNT       328         /* traps trap.S served */
+#define FRAME_SLOTS            336         /* {address, write mask} of mscratch, mepc, mcause, mtval */
+#define FRAME_SIZE             400
 
 #ifndef __ASSEMBLER__
 
@@ -29,6 +32,11 @@ typedef struct firmvisor_frame {
     uint64_t monitor_sp;   /* offset 256: top of this hart's monitor stack */
     uint64_t hartid;       /* offset 264 */
     uint64_t scratch[6];   /* offset 272..: free for Swift use */
+    uint64_t fast;         /* offset 320: 1 while trap.S may serve the firmware's
+                              plain CSR accesses (firmware world, not traced) */
+    uint64_t fast_count;   /* offset 328: illegal-instruction traps trap.S served */
+    uint64_t slots[8];     /* offset 336: address and write mask of the virtual
+                              mscratch, mepc, mcause, mtval (csr 0x340 + i) */
 } firmvisor_frame;
 
 _Static_assert(offsetof(firmvisor_frame, x) == FRAME_X(0), "frame.x");
@@ -37,6 +45,9 @@ _Static_assert(offsetof(firmvisor_frame, x[31]) == FRAME_X(31), "frame.x[31]");
 _Static_assert(offsetof(firmvisor_frame, monitor_sp) == FRAME_MONITOR_SP, "frame.monitor_sp");
 _Static_assert(offsetof(firmvisor_frame, hartid) == FRAME_HARTID, "frame.hartid");
 _Static_assert(offsetof(firmvisor_frame, scratch) == FRAME_SCRATCH, "frame.scratch");
+_Static_assert(offsetof(firmvisor_frame, fast) == FRAME_FAST, "frame.fast");
+_Static_assert(offsetof(firmvisor_frame, fast_count) == FRAME_FAST_COUNT, "frame.fast_count");
+_Static_assert(offsetof(firmvisor_frame, slots) == FRAME_SLOTS, "frame.slots");
 _Static_assert(sizeof(firmvisor_frame) == FRAME_SIZE, "frame size");
 
 #if defined(__riscv)
