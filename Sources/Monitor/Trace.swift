@@ -110,28 +110,26 @@ extension HartContext {
     func traceCSR(pc: UInt64, _ instruction: CSRInstruction, old: UInt64?, new: UInt64?) {
         guard var console = beginTraceLine(pc: pc) else { return }
         defer { endTraceLine(&console) }
-        do {
-            console.write("csr ")
-            if let name = instruction.csr.name {
-                console.write(name)
-                console.write(" ")
-            }
-            console.writeShortHex(UInt64(instruction.csr.rawValue))
-            switch instruction.operation {
-            case .readWrite: console.write(instruction.isImmediate ? " csrrwi" : " csrrw")
-            case .readSet: console.write(instruction.isImmediate ? " csrrsi" : " csrrs")
-            case .readClear: console.write(instruction.isImmediate ? " csrrci" : " csrrc")
-            }
-            guard let old, let new else {
-                console.write(" illegal-instruction")
-                return
-            }
-            console.write(" old=")
-            console.writeShortHex(old)
-            if instruction.writes {
-                console.write(" new=")
-                console.writeShortHex(new)
-            }
+        console.write("csr ")
+        if let name = instruction.csr.name {
+            console.write(name)
+            console.write(" ")
+        }
+        console.writeShortHex(UInt64(instruction.csr.rawValue))
+        switch instruction.operation {
+        case .readWrite: console.write(instruction.isImmediate ? " csrrwi" : " csrrw")
+        case .readSet: console.write(instruction.isImmediate ? " csrrsi" : " csrrs")
+        case .readClear: console.write(instruction.isImmediate ? " csrrci" : " csrrc")
+        }
+        guard let old, let new else {
+            console.write(" illegal-instruction")
+            return
+        }
+        console.write(" old=")
+        console.writeShortHex(old)
+        if instruction.writes {
+            console.write(" new=")
+            console.writeShortHex(new)
         }
     }
 
@@ -143,32 +141,30 @@ extension HartContext {
         let firmware = installed == .firmware
         guard var console = beginTraceLine(pc: pc) else { return }
         defer { endTraceLine(&console) }
-        do {
-            console.write(firmware ? "device fw " : "device payload ")
-            console.write(device)
-            console.write("+")
-            console.writeShortHex(offset)
-            switch access.operation {
-            case .load: console.write(" load/")
-            case .store: console.write(" store/")
-            case .atomic(.loadReserved, _): console.write(" lr/")
-            case .atomic(.storeConditional, _): console.write(" sc/")
-            case .atomic: console.write(" amo/")
-            }
-            console.write(decimal: UInt64(access.width))
-            if access.isStore {
-                console.write(" value=")
-                console.writeShortHex(access.value)
-            }
-            switch outcome {
-            case .completed(let value):
-                if case .store = access.operation { return }
-                console.write(" -> ")
-                console.writeShortHex(value)
-            case .exception(let exception):
-                console.write(" fault cause ")
-                console.write(decimal: exception.rawValue)
-            }
+        console.write(firmware ? "device fw " : "device payload ")
+        console.write(device)
+        console.write("+")
+        console.writeShortHex(offset)
+        switch access.operation {
+        case .load: console.write(" load/")
+        case .store: console.write(" store/")
+        case .atomic(.loadReserved, _): console.write(" lr/")
+        case .atomic(.storeConditional, _): console.write(" sc/")
+        case .atomic: console.write(" amo/")
+        }
+        console.write(decimal: UInt64(access.width))
+        if access.isStore {
+            console.write(" value=")
+            console.writeShortHex(access.value)
+        }
+        switch outcome {
+        case .completed(let value):
+            if case .store = access.operation { return }
+            console.write(" -> ")
+            console.writeShortHex(value)
+        case .exception(let exception):
+            console.write(" fault cause ")
+            console.write(decimal: exception.rawValue)
         }
     }
 
@@ -178,22 +174,20 @@ extension HartContext {
     func traceSBI(pc: UInt64, registers: FrameRegisters, offloaded: Bool) {
         guard var console = beginTraceLine(pc: pc) else { return }
         defer { endTraceLine(&console) }
-        do {
-            console.write("sbi eid=")
-            console.writeShortHex(registers.get(17))
-            console.write(" fid=")
-            console.writeShortHex(registers.get(16))
-            console.write(" a0=")
+        console.write("sbi eid=")
+        console.writeShortHex(registers.get(17))
+        console.write(" fid=")
+        console.writeShortHex(registers.get(16))
+        console.write(" a0=")
+        console.writeShortHex(registers.get(10))
+        console.write(" a1=")
+        console.writeShortHex(registers.get(11))
+        console.write(offloaded ? " -> monitor" : " -> firmware")
+        if offloaded {
+            console.write(" error=")
             console.writeShortHex(registers.get(10))
-            console.write(" a1=")
+            console.write(" value=")
             console.writeShortHex(registers.get(11))
-            console.write(offloaded ? " -> monitor" : " -> firmware")
-            if offloaded {
-                console.write(" error=")
-                console.writeShortHex(registers.get(10))
-                console.write(" value=")
-                console.writeShortHex(registers.get(11))
-            }
         }
     }
 
@@ -203,14 +197,12 @@ extension HartContext {
     func traceInterrupt(pc: UInt64, cause: UInt64, injected: Bool) {
         guard var console = beginTraceLine(pc: pc) else { return }
         defer { endTraceLine(&console) }
-        do {
-            console.write(injected ? "interrupt injected " : "interrupt physical ")
-            switch cause {
-            case 3: console.write("MSI")
-            case 7: console.write("MTI")
-            case 11: console.write("MEI")
-            default: console.write(decimal: cause)
-            }
+        console.write(injected ? "interrupt injected " : "interrupt physical ")
+        switch cause {
+        case 3: console.write("MSI")
+        case 7: console.write("MTI")
+        case 11: console.write("MEI")
+        default: console.write(decimal: cause)
         }
     }
 
