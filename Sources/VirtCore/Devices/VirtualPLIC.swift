@@ -73,9 +73,11 @@ public enum PLICRoute: Equatable, Sendable {
 /// context and changes no state, there or on hardware whose lines are
 /// combinational. Unlike rewriting a threshold, it races with nothing.
 ///
-/// Which world may reach which register is the monitor's PMP layout: the
-/// payload's own S-context `threshold`/`claim` page stays native, every other
-/// PLIC access of either world traps and is routed here.
+/// Which world reaches which register natively is the monitor's PMP layout:
+/// every access of the firmware traps and is routed here; the payload reaches
+/// the PLIC natively when the firmware's PMP grants it the whole PLIC, and
+/// otherwise its own S-context `threshold`/`claim` page natively and the rest
+/// through here, after the firmware's PMP check.
 public struct VirtualPLIC: Sendable {
     /// The largest number of source IDs, including the reserved source 0
     /// (the specification's 1024).
