@@ -14,6 +14,14 @@ firmvisor_frame *firmvisor_frame_for_hart(uint64_t hartid) {
     return &firmvisor_frames[hartid];
 }
 
+extern char firmvisor_read_table[];
+extern char firmvisor_write_table[];
+
+void firmvisor_frame_install_tables(firmvisor_frame *f) {
+    f->tables[0] = (uint64_t)(uintptr_t)firmvisor_read_table;
+    f->tables[1] = (uint64_t)(uintptr_t)firmvisor_write_table;
+}
+
 uint64_t firmvisor_monitor_start(void) { return (uint64_t)(uintptr_t)__monitor_start; }
 uint64_t firmvisor_monitor_end(void) { return (uint64_t)(uintptr_t)__monitor_end; }
 

@@ -47,11 +47,7 @@ firmvisor_trap_entry:
     beqz    t0, .Lfull
     csrr    t0, mcause
     addi    t0, t0, -2
-    bnez    t0, .Lfull
-    csrr    t0, mstatus
-    srli    t0, t0, 11
-    andi    t0, t0, 3
-    bnez    t0, .Lfull
+    bnez    t0, .Lfull                  /* (fast implies the firmware's U-mode: MPP = U) */
     csrr    t1, mepc
     lhu     t0, 0(t1)                   /* the instruction, from memory */
     lhu     t2, 2(t1)
@@ -71,11 +67,10 @@ firmvisor_trap_entry:
     beqz    t4, .Lfull                  /* not mscratch, mepc, mcause, mtval */
     slli    t3, t3, 4
     add     t3, t3, sp                  /* t3 = frame + 16 * index */
-    /* t4 = operand: guest register rs1 */
-    srli    t5, t0, 15
-    andi    t5, t5, 31
-    slli    t5, t5, 3
-    lla     t4, .Lread_rs1
+    /* t4 = operand: guest register rs1 (bits 19:15, shifted to 8 * rs1) */
+    srli    t5, t0, 12
+    andi    t5, t5, 0xf8
+    ld      t4, FRAME_TABLES(sp)        /* .Lread_rs1 */
     add     t5, t5, t4
     jr      t5
 .Lread_done:
@@ -100,10 +95,9 @@ firmvisor_trap_entry:
     csrr    t1, mepc
     lhu     t0, 0(t1)
     mv      t4, t5
-    srli    t5, t0, 7
-    andi    t5, t5, 31
-    slli    t5, t5, 3
-    lla     t2, .Lwrite_rd
+    srli    t5, t0, 4                   /* rd (bits 11:7), shifted to 8 * rd */
+    andi    t5, t5, 0xf8
+    ld      t2, FRAME_TABLES + 8(sp)    /* .Lwrite_rd */
     add     t5, t5, t2
     jr      t5
 .Lwrite_done:
@@ -144,6 +138,8 @@ firmvisor_trap_entry:
     .option push
     .option norvc
     .balign 8
+    .globl firmvisor_read_table
+firmvisor_read_table:
 .Lread_rs1:
     li      t4, 0;                  j .Lread_done   /* x0 */
     mv      t4, x1;                 j .Lread_done
@@ -180,6 +176,8 @@ firmvisor_trap_entry:
 
     /* t4 into guest register n (8 bytes an entry). */
     .balign 8
+    .globl firmvisor_write_table
+firmvisor_write_table:
 .Lwrite_rd:
     nop;                            j .Lwrite_done  /* x0 */
     mv      x1, t4;                 j .Lwrite_done

@@ -181,6 +181,7 @@ extension HartContext {
                      withUnsafeMutablePointer(to: &hart.mtval) { address($0) })
         let epc = hart.masks.epcWritable
         frame.pointee.slots = (slots.0, ~0, slots.1, epc, slots.2, ~0, slots.3, ~0)
+        firmvisor_frame_install_tables(frame)
         let saved = (hart.mscratch, hart.mepc, hart.mcause, hart.mtval)
         func poke(_ slot: UInt64, _ value: UInt64) { UnsafeMutablePointer<UInt64>(bitPattern: UInt(slot))?.pointee = value }
         poke(slots.0, 0x5E17_0000)

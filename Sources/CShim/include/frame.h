@@ -20,7 +20,8 @@
 #define FRAME_FAST             320         /* 1: trap.S may serve plain CSR traps */
 #define FRAME_FAST_COUNT       328         /* traps trap.S served */
 #define FRAME_SLOTS            336         /* {address, write mask} of mscratch, mepc, mcause, mtval */
-#define FRAME_SIZE             400
+#define FRAME_TABLES           400         /* trap.S's register jump tables (read rs1, write rd) */
+#define FRAME_SIZE             416
 
 #ifndef __ASSEMBLER__
 
@@ -37,6 +38,7 @@ typedef struct firmvisor_frame {
     uint64_t fast_count;   /* offset 328: illegal-instruction traps trap.S served */
     uint64_t slots[8];     /* offset 336: address and write mask of the virtual
                               mscratch, mepc, mcause, mtval (csr 0x340 + i) */
+    uint64_t tables[2];    /* offset 400: trap.S's jump tables: read rs1, write rd */
 } firmvisor_frame;
 
 _Static_assert(offsetof(firmvisor_frame, x) == FRAME_X(0), "frame.x");
@@ -48,6 +50,7 @@ _Static_assert(offsetof(firmvisor_frame, scratch) == FRAME_SCRATCH, "frame.scrat
 _Static_assert(offsetof(firmvisor_frame, fast) == FRAME_FAST, "frame.fast");
 _Static_assert(offsetof(firmvisor_frame, fast_count) == FRAME_FAST_COUNT, "frame.fast_count");
 _Static_assert(offsetof(firmvisor_frame, slots) == FRAME_SLOTS, "frame.slots");
+_Static_assert(offsetof(firmvisor_frame, tables) == FRAME_TABLES, "frame.tables");
 _Static_assert(sizeof(firmvisor_frame) == FRAME_SIZE, "frame size");
 
 #if defined(__riscv)
@@ -60,6 +63,9 @@ void firmvisor_enter_guest(firmvisor_frame *f) __attribute__((noreturn));
 
 /* The frame of `hartid` (< FIRMVISOR_MAX_HARTS), or NULL. */
 firmvisor_frame *firmvisor_frame_for_hart(uint64_t hartid);
+
+/* Fills f->tables with the addresses of trap.S's register jump tables. */
+void firmvisor_frame_install_tables(firmvisor_frame *f);
 
 /* The trap vector installed in mtvec (direct mode); not callable. */
 void firmvisor_trap_entry(void);
