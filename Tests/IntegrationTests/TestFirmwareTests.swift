@@ -67,7 +67,7 @@ struct TestFirmwareTests {
                            "plic-m-and-s", "plic-pending-before-enable", "plic-claim-right-after-raise",
                            "plic-claim-complete-pending", "plic-claim-threshold", "plic-reserved-offsets",
                            "plic-smode-m-context", "plic-smode-s-context", "plic-smode-pmp",
-                           "plic-smode-reserved-offsets", "plic-other-hart", "clint-smode-access"]
+                           "plic-smode-reserved-offsets", "plic-other-hart", "clint-smode-access", "csr-registers"]
 
     @Test("Every test passes under the monitor", .timeLimit(.minutes(2)), arguments: [1, 2, 4, 8])
     func underMonitor(smp: Int) async throws {

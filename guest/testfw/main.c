@@ -353,6 +353,26 @@ static void test_boot_args(u64 a0, u64 fdt, u64 info)
     end(&r);
 }
 
+/* trap.S serves the firmware's csrrw/csrrs/csrrc on mscratch, mepc, mcause
+   and mtval through per-register jump tables: every register as rs1 and rd,
+   sp (in mscratch there) and the temporaries it saves (t0-t5) included. */
+extern void csr_register_sweep(u64 *results);
+static u64 sweep_results[32][4];
+
+static void test_csr_registers(void)
+{
+    struct result r;
+    begin(&r, "csr-registers");
+    csr_register_sweep(&sweep_results[0][0]);
+    for (u64 n = 1; n < 32; n++) {
+        EXPECT_EQ(&r, "csrrw old", sweep_results[n][0], 0x1000 + n);
+        EXPECT_EQ(&r, "mscratch", sweep_results[n][1], 0x2000 + n);
+        EXPECT_EQ(&r, "csrrc old", sweep_results[n][2], 0xf0);
+        EXPECT_EQ(&r, "mcause", sweep_results[n][3], 0xc0);
+    }
+    end(&r);
+}
+
 static void test_ecall(void)
 {
     struct result r;
@@ -1770,6 +1790,7 @@ void testfw_main(u64 a0, u64 fdt, u64 info)
     test_plic_smode_reserved(fdt);
     test_plic_other_hart();
     test_clint_smode();
+    test_csr_registers();
 
     struct hart_state *hs = &harts[0];
     if (hs->unexpected) {

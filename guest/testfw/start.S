@@ -274,3 +274,117 @@ smode_access_stub:
 smode_access_ecall:
     ecall
 2:  j       2b
+
+/* void csr_register_sweep(u64 *results): every register x1..x31 as rs1 and
+   rd of csrrw, csrr and csrrc on mscratch and mcause (the monitor serves
+   these in trap.S through per-register jump tables). results[4n + k]:
+   k = 0: old value from csrrw xn, mscratch, xn (0x1000 + n was written with
+   csrw mscratch, xn first); 1: mscratch read back into xn (0x2000 + n);
+   2: old value from csrrc xn, mcause, xn after csrw mcause = 0xf0, with
+   xn = 0x30; 3: mcause read back into xn (0xc0). mscratch and mcause, the
+   callee-saved registers, gp, tp and sp are restored. */
+.macro SWEEP reg, base, n
+    lla     \base, sweep_base
+    ld      \base, 0(\base)
+    li      \reg, 0x1000 + \n
+    csrw    mscratch, \reg
+    li      \reg, 0x2000 + \n
+    csrrw   \reg, mscratch, \reg
+    sd      \reg, (32 * \n)(\base)
+    csrr    \reg, mscratch
+    sd      \reg, (32 * \n + 8)(\base)
+    li      \reg, 0xf0
+    csrw    mcause, \reg
+    li      \reg, 0x30
+    csrrc   \reg, mcause, \reg
+    sd      \reg, (32 * \n + 16)(\base)
+    csrr    \reg, mcause
+    sd      \reg, (32 * \n + 24)(\base)
+.endm
+
+    .globl csr_register_sweep
+csr_register_sweep:
+    addi    sp, sp, -128
+    sd      ra, 0(sp)
+    sd      gp, 8(sp)
+    sd      tp, 16(sp)
+    sd      s0, 24(sp)
+    sd      s1, 32(sp)
+    sd      s2, 40(sp)
+    sd      s3, 48(sp)
+    sd      s4, 56(sp)
+    sd      s5, 64(sp)
+    sd      s6, 72(sp)
+    sd      s7, 80(sp)
+    sd      s8, 88(sp)
+    sd      s9, 96(sp)
+    sd      s10, 104(sp)
+    sd      s11, 112(sp)
+    lla     t0, sweep_base
+    sd      a0, 0(t0)
+    lla     t0, sweep_saved
+    sd      sp, 0(t0)
+    csrr    t1, mscratch
+    sd      t1, 8(t0)
+    csrr    t1, mcause
+    sd      t1, 16(t0)
+    SWEEP ra, tp, 1
+    SWEEP sp, tp, 2
+    SWEEP gp, tp, 3
+    SWEEP tp, gp, 4
+    SWEEP t0, tp, 5
+    SWEEP t1, tp, 6
+    SWEEP t2, tp, 7
+    SWEEP s0, tp, 8
+    SWEEP s1, tp, 9
+    SWEEP a0, tp, 10
+    SWEEP a1, tp, 11
+    SWEEP a2, tp, 12
+    SWEEP a3, tp, 13
+    SWEEP a4, tp, 14
+    SWEEP a5, tp, 15
+    SWEEP a6, tp, 16
+    SWEEP a7, tp, 17
+    SWEEP s2, tp, 18
+    SWEEP s3, tp, 19
+    SWEEP s4, tp, 20
+    SWEEP s5, tp, 21
+    SWEEP s6, tp, 22
+    SWEEP s7, tp, 23
+    SWEEP s8, tp, 24
+    SWEEP s9, tp, 25
+    SWEEP s10, tp, 26
+    SWEEP s11, tp, 27
+    SWEEP t3, tp, 28
+    SWEEP t4, tp, 29
+    SWEEP t5, tp, 30
+    SWEEP t6, tp, 31
+    lla     t0, sweep_saved
+    ld      sp, 0(t0)
+    ld      t1, 8(t0)
+    csrw    mscratch, t1
+    ld      t1, 16(t0)
+    csrw    mcause, t1
+    ld      ra, 0(sp)
+    ld      gp, 8(sp)
+    ld      tp, 16(sp)
+    ld      s0, 24(sp)
+    ld      s1, 32(sp)
+    ld      s2, 40(sp)
+    ld      s3, 48(sp)
+    ld      s4, 56(sp)
+    ld      s5, 64(sp)
+    ld      s6, 72(sp)
+    ld      s7, 80(sp)
+    ld      s8, 88(sp)
+    ld      s9, 96(sp)
+    ld      s10, 104(sp)
+    ld      s11, 112(sp)
+    addi    sp, sp, 128
+    ret
+
+    .section .bss
+    .balign 8
+sweep_base:  .space 8
+sweep_saved: .space 24
+    .text
