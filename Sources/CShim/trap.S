@@ -34,7 +34,8 @@ firmvisor_trap_entry:
     sd      t5, FRAME_X(30)(sp)
     /*
      * Fast path: the firmware's csrrw/csrrs/csrrc (register forms) on
-     * mscratch, mepc, mcause, mtval from virtual M-mode (the illegal
+     * mscratch, mepc, mcause, mtval (and mtinst, mtval2 on a hart with H)
+     * from virtual M-mode (the illegal
      * instruction of real U-mode, MPP = U). They change nothing that could
      * make an interrupt takeable or switch worlds, so they are served here,
      * touching only the registers the instruction names, with the semantics
@@ -63,10 +64,12 @@ firmvisor_trap_entry:
     beqz    t3, .Lfull
     srli    t3, t0, 20
     addi    t3, t3, -0x340
-    sltiu   t4, t3, 4
-    beqz    t4, .Lfull                  /* not mscratch, mepc, mcause, mtval */
+    sltiu   t4, t3, FRAME_SLOT_COUNT
+    beqz    t4, .Lfull                  /* not 0x340..0x34b */
     slli    t3, t3, 4
     add     t3, t3, sp                  /* t3 = frame + 16 * index */
+    ld      t4, FRAME_SLOTS(t3)
+    beqz    t4, .Lfull                  /* a CSR the slots do not serve (mip, ...) */
     /* t4 = operand: guest register rs1 (bits 19:15, shifted to 8 * rs1) */
     srli    t5, t0, 12
     andi    t5, t5, 0xf8

@@ -169,28 +169,38 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
 }
 
 extension HartContext {
-    /// Gives trap.S the addresses and write masks of the virtual `mscratch`,
-    /// `mepc`, `mcause` and `mtval` (CSRs 0x340 + i), then checks each with a
-    /// sentinel written through the address and read back as the property;
-    /// trap.S's fast path runs only if all four check out.
+    /// Gives trap.S the addresses and write masks of the virtual CSRs it
+    /// serves as plain storage, 0x340 + i: `mscratch`, `mepc`, `mcause`,
+    /// `mtval`, and `mtinst`, `mtval2` on a hart with H (address 0: not
+    /// served, Swift decides). Each address is checked with a sentinel written
+    /// through it and read back as the property; trap.S's fast path runs only
+    /// if all check out.
     mutating func publishCSRSlots() {
         func address(_ pointer: UnsafeMutablePointer<UInt64>) -> UInt64 { UInt64(UInt(bitPattern: pointer)) }
+        func poke(_ slot: UInt64, _ value: UInt64) { UnsafeMutablePointer<UInt64>(bitPattern: UInt(slot))?.pointee = value }
+        let h = hart.configuration.hasHypervisor
         let slots = (withUnsafeMutablePointer(to: &hart.mscratch) { address($0) },
                      withUnsafeMutablePointer(to: &hart.mepc) { address($0) },
                      withUnsafeMutablePointer(to: &hart.mcause) { address($0) },
-                     withUnsafeMutablePointer(to: &hart.mtval) { address($0) })
+                     withUnsafeMutablePointer(to: &hart.mtval) { address($0) },
+                     h ? withUnsafeMutablePointer(to: &hart.mtinst) { address($0) } : 0,
+                     h ? withUnsafeMutablePointer(to: &hart.mtval2) { address($0) } : 0)
         let epc = hart.masks.epcWritable
-        frame.pointee.slots = (slots.0, ~0, slots.1, epc, slots.2, ~0, slots.3, ~0)
+        frame.pointee.slots = (slots.0, ~0, slots.1, epc, slots.2, ~0, slots.3, ~0,
+                               0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                               slots.4, ~0, slots.5, ~0)
         firmvisor_frame_install_tables(frame)
-        let saved = (hart.mscratch, hart.mepc, hart.mcause, hart.mtval)
-        func poke(_ slot: UInt64, _ value: UInt64) { UnsafeMutablePointer<UInt64>(bitPattern: UInt(slot))?.pointee = value }
+        let saved = (hart.mscratch, hart.mepc, hart.mcause, hart.mtval, hart.mtinst, hart.mtval2)
         poke(slots.0, 0x5E17_0000)
         poke(slots.1, 0x5E17_0001)
         poke(slots.2, 0x5E17_0002)
         poke(slots.3, 0x5E17_0003)
+        poke(slots.4, 0x5E17_0004)
+        poke(slots.5, 0x5E17_0005)
         assemblyFastPath = hart.mscratch == 0x5E17_0000 && hart.mepc == 0x5E17_0001
             && hart.mcause == 0x5E17_0002 && hart.mtval == 0x5E17_0003
-        (hart.mscratch, hart.mepc, hart.mcause, hart.mtval) = saved
+            && (!h || (hart.mtinst == 0x5E17_0004 && hart.mtval2 == 0x5E17_0005))
+        (hart.mscratch, hart.mepc, hart.mcause, hart.mtval, hart.mtinst, hart.mtval2) = saved
         frame.pointee.fast = plainCSRFastPath && assemblyFastPath ? 1 : 0
     }
 

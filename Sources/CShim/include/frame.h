@@ -19,9 +19,10 @@
 #define FRAME_SCRATCH          272
 #define FRAME_FAST             320         /* 1: trap.S may serve plain CSR traps */
 #define FRAME_FAST_COUNT       328         /* traps trap.S served */
-#define FRAME_SLOTS            336         /* {address, write mask} of mscratch, mepc, mcause, mtval */
-#define FRAME_TABLES           400         /* trap.S's register jump tables (read rs1, write rd) */
-#define FRAME_SIZE             416
+#define FRAME_SLOTS            336         /* {address, write mask} of CSRs 0x340..0x34b */
+#define FRAME_SLOT_COUNT       12
+#define FRAME_TABLES           528         /* trap.S's register jump tables (read rs1, write rd) */
+#define FRAME_SIZE             544
 
 #ifndef __ASSEMBLER__
 
@@ -36,9 +37,10 @@ typedef struct firmvisor_frame {
     uint64_t fast;         /* offset 320: 1 while trap.S may serve the firmware's
                               plain CSR accesses (firmware world, not traced) */
     uint64_t fast_count;   /* offset 328: illegal-instruction traps trap.S served */
-    uint64_t slots[8];     /* offset 336: address and write mask of the virtual
-                              mscratch, mepc, mcause, mtval (csr 0x340 + i) */
-    uint64_t tables[2];    /* offset 400: trap.S's jump tables: read rs1, write rd */
+    uint64_t slots[24];    /* offset 336: address and write mask of the virtual CSR
+                              0x340 + i (mscratch, mepc, mcause, mtval, and mtinst,
+                              mtval2 with H); address 0: not served by trap.S */
+    uint64_t tables[2];    /* offset 528: trap.S's jump tables: read rs1, write rd */
 } firmvisor_frame;
 
 _Static_assert(offsetof(firmvisor_frame, x) == FRAME_X(0), "frame.x");
