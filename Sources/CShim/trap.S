@@ -65,7 +65,7 @@ firmvisor_trap_entry:
     srli    t3, t0, 20
     addi    t3, t3, -0x340
     sltiu   t4, t3, FRAME_SLOT_COUNT
-    beqz    t4, .Lfull                  /* not 0x340..0x34b */
+    beqz    t4, .Lmstatus               /* not 0x340..0x34b */
     slli    t3, t3, 4
     add     t3, t3, sp                  /* t3 = frame + 16 * index */
     ld      t4, FRAME_SLOTS(t3)
@@ -94,7 +94,8 @@ firmvisor_trap_entry:
     and     t4, t5, t4
 1:  and     t4, t4, t1
     sd      t4, 0(t3)
-3:  /* rd = old value */
+3:
+.Lset_rd:                               /* rd = the old value, t5 */
     csrr    t1, mepc
     lhu     t0, 0(t1)
     mv      t4, t5
@@ -117,6 +118,47 @@ firmvisor_trap_entry:
     ld      t5, FRAME_X(30)(sp)
     csrrw   sp, mscratch, sp            /* sp = guest sp, mscratch = frame */
     mret
+
+    /*
+     * A read of mstatus (csrrs/csrrc rd, mstatus, x0), which OpenSBI's trap
+     * entry makes on every trap: the real FS/VS are folded into the virtual
+     * mstatus first (the firmware's own execution may have dirtied them),
+     * then the value is the virtual one with UXL = SXL = 64 and SD set when
+     * FS or VS is Dirty (VirtualHart.mstatusValue; XS is 0).
+     */
+.Lmstatus:
+    addi    t3, t3, 0x40                /* csr - 0x300 */
+    bnez    t3, .Lfull
+    beqz    t2, .Lfull                  /* csrrw: a write */
+    srli    t4, t0, 15
+    andi    t4, t4, 31
+    bnez    t4, .Lfull                  /* rs1 != x0: a write */
+    ld      t3, FRAME_MSTATUS(sp)
+    beqz    t3, .Lfull
+    ld      t5, 0(t3)
+    csrr    t1, mstatus
+    li      t4, 0x6600                  /* FS | VS */
+    and     t1, t1, t4
+    not     t4, t4
+    and     t5, t5, t4
+    or      t5, t5, t1
+    sd      t5, 0(t3)
+    li      t4, 0xa00000000             /* UXL = SXL = 2 */
+    or      t5, t5, t4
+    slli    t5, t5, 1                   /* SD from FS and VS */
+    srli    t5, t5, 1
+    srli    t1, t5, 13
+    andi    t1, t1, 3
+    addi    t1, t1, -3
+    seqz    t1, t1
+    srli    t4, t5, 9
+    andi    t4, t4, 3
+    addi    t4, t4, -3
+    seqz    t4, t4
+    or      t1, t1, t4
+    slli    t1, t1, 63
+    or      t5, t5, t1
+    j       .Lset_rd
 
 .Lfull:
     /* t0-t2 and t3-t5 are saved already. */

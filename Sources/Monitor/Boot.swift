@@ -201,6 +201,13 @@ extension HartContext {
             && hart.mcause == 0x5E17_0002 && hart.mtval == 0x5E17_0003
             && (!h || (hart.mtinst == 0x5E17_0004 && hart.mtval2 == 0x5E17_0005))
         (hart.mscratch, hart.mepc, hart.mcause, hart.mtval, hart.mtinst, hart.mtval2) = saved
+        // mstatus reads (an MStatus is its 64-bit raw value).
+        let status = withUnsafeMutablePointer(to: &hart.mstatus) { UInt64(UInt(bitPattern: $0)) }
+        let savedStatus = hart.mstatus
+        poke(status, 0x5E17_0006)
+        let statusChecks = hart.mstatus.rawValue == 0x5E17_0006
+        hart.mstatus = savedStatus
+        frame.pointee.mstatus = statusChecks ? status : 0
         frame.pointee.fast = plainCSRFastPath && assemblyFastPath ? 1 : 0
     }
 

@@ -22,7 +22,8 @@
 #define FRAME_SLOTS            336         /* {address, write mask} of CSRs 0x340..0x34b */
 #define FRAME_SLOT_COUNT       12
 #define FRAME_TABLES           528         /* trap.S's register jump tables (read rs1, write rd) */
-#define FRAME_SIZE             544
+#define FRAME_MSTATUS          544         /* address of the virtual mstatus (0: not served) */
+#define FRAME_SIZE             552
 
 #ifndef __ASSEMBLER__
 
@@ -41,6 +42,8 @@ typedef struct firmvisor_frame {
                               0x340 + i (mscratch, mepc, mcause, mtval, and mtinst,
                               mtval2 with H); address 0: not served by trap.S */
     uint64_t tables[2];    /* offset 528: trap.S's jump tables: read rs1, write rd */
+    uint64_t mstatus;      /* offset 544: address of the virtual mstatus, whose
+                              reads trap.S serves (0: it does not) */
 } firmvisor_frame;
 
 _Static_assert(offsetof(firmvisor_frame, x) == FRAME_X(0), "frame.x");
@@ -53,6 +56,7 @@ _Static_assert(offsetof(firmvisor_frame, fast) == FRAME_FAST, "frame.fast");
 _Static_assert(offsetof(firmvisor_frame, fast_count) == FRAME_FAST_COUNT, "frame.fast_count");
 _Static_assert(offsetof(firmvisor_frame, slots) == FRAME_SLOTS, "frame.slots");
 _Static_assert(offsetof(firmvisor_frame, tables) == FRAME_TABLES, "frame.tables");
+_Static_assert(offsetof(firmvisor_frame, mstatus) == FRAME_MSTATUS, "frame.mstatus");
 _Static_assert(sizeof(firmvisor_frame) == FRAME_SIZE, "frame size");
 
 #if defined(__riscv)
