@@ -1,3 +1,5 @@
+import VirtCore
+
 /// The CLINT (SiFive CLINT / ACLINT MSWI + MTIMER layout): `msip[h]` at 4h,
 /// `mtimecmp[h]` at 0x4000 + 8h, `mtime` at 0xBFF8 (ACLINT specification,
 /// "MSWI Device" and "MTIMER Device").
@@ -43,30 +45,31 @@ public struct Plic<Bus: MMIOBus> {
         self.base = base
     }
 
-    /// The M-mode context of hart h on QEMU `virt` (2h; 2h + 1 is its S-mode context).
-    @inlinable public static func machineContext(hart: Int) -> Int { 2 * hart }
+    /// The M-mode context of hart h on QEMU `virt` (2h; 2h + 1 is its S-mode
+    /// context): VirtCore's `VirtualPLIC` map, which every offset here comes from.
+    @inlinable public static func machineContext(hart: Int) -> Int { VirtualPLIC.machineContext(hart: hart) }
 
     @inlinable public mutating func setPriority(source: Int, _ priority: UInt32) {
-        bus.store32(base + 4 * UInt64(source), priority)
+        store(offset: VirtualPLIC.priorityOffset + 4 * UInt64(source), priority)
     }
 
     /// Writes the 32 enable bits of sources `32 word ... 32 word + 31` for `context`.
     @inlinable public mutating func setEnableWord(context: Int, word: Int, _ bits: UInt32) {
-        bus.store32(base + 0x2000 + 0x80 * UInt64(context) + 4 * UInt64(word), bits)
+        store(offset: VirtualPLIC.enableOffset(context: context, word: word), bits)
     }
 
     @inlinable public mutating func setThreshold(context: Int, _ threshold: UInt32) {
-        bus.store32(base + 0x20_0000 + 0x1000 * UInt64(context), threshold)
+        store(offset: VirtualPLIC.thresholdOffset(context: context), threshold)
     }
 
     /// Claims the best pending interrupt of `context` (0 when none).
     @inlinable public mutating func claim(context: Int) -> UInt32 {
-        bus.load32(base + 0x20_0004 + 0x1000 * UInt64(context))
+        load(offset: VirtualPLIC.thresholdOffset(context: context) + VirtualPLIC.claimOffset)
     }
 
     /// Signals completion of `source` in `context`.
     @inlinable public mutating func complete(context: Int, source: UInt32) {
-        bus.store32(base + 0x20_0004 + 0x1000 * UInt64(context), source)
+        store(offset: VirtualPLIC.thresholdOffset(context: context) + VirtualPLIC.claimOffset, source)
     }
 
     /// The 32-bit register at `offset` from the base.
