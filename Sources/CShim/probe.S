@@ -39,4 +39,31 @@ firmvisor_probe_menvcfg:
     ret
     .size firmvisor_probe_menvcfg, . - firmvisor_probe_menvcfg
 
+/*
+ * uint64_t firmvisor_probe_read_<name>(uint64_t *value): 1 when `csrr <csr>`
+ * works, with the value stored at a0; 0 when it traps (value untouched).
+ */
+.macro FIRMVISOR_PROBE_READ name, csr
+    .globl firmvisor_probe_read_\name
+    .type firmvisor_probe_read_\name, @function
+    .balign 4
+firmvisor_probe_read_\name:
+    lla     t0, 1f
+    csrrw   t1, mtvec, t0
+    csrr    t2, \csr
+    sd      t2, 0(a0)
+    li      a0, 1
+    j       2f
+    .balign 4
+1:  li      a0, 0                       /* trapped: no such CSR */
+2:  csrw    mtvec, t1
+    ret
+    .size firmvisor_probe_read_\name, . - firmvisor_probe_read_\name
+.endm
+
+    FIRMVISOR_PROBE_READ tselect, 0x7a0
+    FIRMVISOR_PROBE_READ tinfo, 0x7a4
+    FIRMVISOR_PROBE_READ tcontrol, 0x7a5
+    FIRMVISOR_PROBE_READ mcontext, 0x7a8
+
 #endif /* __riscv */

@@ -51,6 +51,10 @@ struct HartContext {
     /// The hart's load reservation on a device (an emulated `lr`): the real
     /// hart keeps one reservation, whichever world made it.
     var deviceReservation = DeviceReservation()
+    /// The real triggers hold ``VirtualHart/triggers`` at this
+    /// ``TriggerModule/generation`` translated for this world
+    /// (``installTriggers()``); `nil` before the first install.
+    var installedTriggers: (generation: UInt32, world: World)? = nil
 
     init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout, trace: TraceKinds,
          frame: UnsafeMutablePointer<firmvisor_frame>) {

@@ -115,6 +115,9 @@ extension HartContext {
             // From memory, not from mtval (stale in QEMU 7.2 for hlv/hsv); the
             // injected trap still reports the instruction bits as mtval.
             let bits = HartContext.fetchInstruction(at: pc)
+            if bits & 0x7F == 0x73, bits >> 20 == UInt32(CSR.tdata1.rawValue), hart.triggers.isImplemented {
+                absorbTriggerHit()
+            }
             let result = _slowPath(trace.contains(.csr))
                 ? executeTracingCSR(bits, pc: pc, registers: &regs)
                 : hart.execute(bits, pc: pc, registers: &regs, environment: &env)
@@ -162,9 +165,10 @@ extension HartContext {
             }
             return hart.takeException(code: code, value: value, pc: pc)
         default:
-            // Anything else (breakpoints, misaligned or faulting fetches,
-            // accesses to the monitor's memory) is what the hardware would
-            // have raised in M-mode as well: the firmware gets it unchanged.
+            // Anything else (breakpoints from `ebreak` or from a trigger the
+            // firmware armed for M, misaligned or faulting fetches, accesses
+            // to the monitor's memory) is what the hardware would have
+            // raised in M-mode as well: the firmware gets it unchanged.
             return hart.takeException(code: code, value: value, pc: pc)
         }
     }
@@ -222,6 +226,8 @@ extension HartContext {
             if world == .firmware { installFirmwareWorld() } else { installPayloadWorld() }
         }
         if world == .firmware { syncFirmwareMPRV() }
+        // The real triggers follow the world and the firmware's trigger CSRs.
+        installTriggers()
         // The real mie and mstatus usually already hold what the return
         // needs (a trap changes neither MPP nor FS/VS from U-mode): write
         // them only when they differ.

@@ -127,6 +127,10 @@ extension VirtualHart {
             guard pmp.entries > 0 else { return nil }
             return pmp.readAddress(Int(n - CSR.pmpaddr0.rawValue))
 
+        // Debug triggers (Sdtrig), when the real hart has them.
+        case CSR.tselect.rawValue...0x7AF:
+            return triggers.read(csr)
+
         // Counters.
         case CSR.mcycle.rawValue, CSR.cycle.rawValue: return env.readCycle() &+ cycleOffset
         case CSR.minstret.rawValue, CSR.instret.rawValue: return env.readInstret() &+ instretOffset
@@ -234,6 +238,8 @@ extension VirtualHart {
             pmp.writeConfiguration(register: Int(csr.rawValue - CSR.pmpcfg0.rawValue), value)
         case CSR.pmpaddr0.rawValue...CSR.pmpaddr63.rawValue:
             pmp.writeAddress(Int(csr.rawValue - CSR.pmpaddr0.rawValue), value)
+        case CSR.tselect.rawValue...0x7AF:
+            triggers.write(csr, value)
         case CSR.misa.rawValue, CSR.mideleg.rawValue, CSR.mcountinhibit.rawValue,
              CSR.mhpmevent3.rawValue...CSR.mhpmevent31.rawValue,
              CSR.mhpmcounter3.rawValue...CSR.mhpmcounter31.rawValue:

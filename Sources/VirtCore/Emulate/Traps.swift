@@ -69,6 +69,7 @@ extension VirtualHart {
         mstatus.remove(.mie)
         mstatus.mpp = mode
         mode = .machine
+        triggers.enterMachineTrap()
     }
 
     /// `mret` in virtual M-mode ("Trap-Return Instructions"): `MIE <- MPIE`,
@@ -82,6 +83,7 @@ extension VirtualHart {
         if target != .machine { mstatus.remove(.mprv) }
         mstatus.remove(.mpv)
         mode = target
+        triggers.returnFromMachineTrap()
         return mepc & masks.epcWritable
     }
 

@@ -40,6 +40,9 @@ public struct HartConfiguration: Sendable, Equatable {
     public var satpModes: UInt16 = (1 << 8) | (1 << 9) | (1 << 10)
     /// Number of implemented ASID bits in `satp`.
     public var asidBits: Int = 16
+    /// The debug trigger module (Sdtrig) the firmware gets; none by default,
+    /// so the trigger CSRs are illegal instructions.
+    public var triggers = TriggerConfiguration.none
 
     public init(hartID: UInt64, misa: UInt64) {
         self.hartID = hartID

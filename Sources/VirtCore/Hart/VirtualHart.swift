@@ -15,8 +15,10 @@
 /// - `mepc` bit 0, `MPP = 2`, reserved `UXL` values and `medeleg[11]` follow
 ///   the specification where QEMU 7.2 does not.
 /// - PMP offers ``HartConfiguration/pmpEntries`` entries (the monitor keeps
-///   the rest for its own protection); there is no trigger module (`tselect`
-///   and friends are illegal) and no `mseccfg`.
+///   the rest for its own protection); there is no `mseccfg`.
+/// - The trigger module (``triggers``) offers the real hart's triggers with
+///   the types the monitor virtualizes (address/data match); without
+///   ``HartConfiguration/triggers`` `tselect` and friends are illegal.
 public struct VirtualHart: Sendable {
     /// What the underlying hart supports.
     public let configuration: HartConfiguration
@@ -54,6 +56,8 @@ public struct VirtualHart: Sendable {
     public var instretOffset: UInt64 = 0
     /// The firmware's PMP registers.
     public var pmp: PMPFile
+    /// The firmware's debug triggers (Sdtrig).
+    public var triggers: TriggerModule
 
     // S-level state, owned by the payload, held here while the firmware runs.
     public var stvec: UInt64 = 0
@@ -73,6 +77,7 @@ public struct VirtualHart: Sendable {
         self.configuration = configuration
         self.masks = CSRMasks(configuration)
         self.pmp = PMPFile(entries: configuration.pmpEntries)
+        self.triggers = TriggerModule(configuration: configuration.triggers)
     }
 
     /// `mideleg`: constant under the monitor.
