@@ -1,21 +1,30 @@
 /*
- * Firmvisor cold/warm entry: QEMU's reset code jumps here on every hart with
+ * Firmvisor entry: QEMU's reset code jumps here (the reset address, where
+ * -bios placed the image) on every hart with
  *   a0 = hartid, a1 = FDT address, a2 = fw_dynamic_info address.
  *
- * 1. mask interrupts, install the trap vector;
- * 2. harts >= FIRMVISOR_MAX_HARTS park;
- * 3. sp = __stacks_start + (hartid + 1) * 16 KiB;
- * 4. a lottery in .data elects one cold-boot hart, which clears .bss and
- *    publishes `firmvisor_bss_done`; the others spin on it;
- * 5. mscratch = this hart's frame (monitor_sp, hartid filled in);
+ * At the load address:
+ * 1. mask interrupts; until the move, a trap parks the hart;
+ * 2. a lottery in .data elects one cold-boot hart. It runs
+ *    firmvisor_plan_relocation (Swift, on the boot stack), which decides the
+ *    monitor's region at the end of DRAM and edits the device tree, copies
+ *    [__monitor_start, __bss_start) there and publishes the copy's address;
+ *    the other harts wait for it. Every hart then jumps to the same code in
+ *    the copy (the image is position independent, see toolchain/monitor.ld).
+ * In the moved copy:
+ * 3. mtvec = firmvisor_trap_entry; count the arrival; harts the plan does
+ *    not run park here, never at the load address (the firmware goes there);
+ * 4. the cold-boot hart clears .bss and the hart blocks and publishes
+ *    `firmvisor_bss_done`; the others spin on it;
+ * 5. sp = top of this hart's block, mscratch = its frame;
  * 6. firmvisor_hart_entry(hartid, fdt, dyninfo, is_cold_boot)  [Swift].
  */
 #if defined(__riscv)
 
 #include "frame.h"
 
-#if FIRMVISOR_STACK_SIZE != 0x4000 || FIRMVISOR_MAX_HARTS != 8
-#error "start.S and toolchain/monitor.ld assume 8 harts x 16 KiB stacks"
+#if FIRMVISOR_HART_BLOCK != 0x4000
+#error "start.S computes hart blocks with a shift by 14"
 #endif
 
     .section .text.entry, "ax", @progbits
@@ -26,8 +35,8 @@ _start:
     csrw    mie, zero
     csrci   mstatus, 0x8
 
-    /* Trap vector, direct mode (firmvisor_trap_entry is 4-byte aligned). */
-    lla     t0, firmvisor_trap_entry
+    /* Until the move, any trap parks the hart. */
+    lla     t0, .Lpark
     csrw    mtvec, t0
 
     /* Keep the boot arguments in callee-saved registers. */
@@ -35,32 +44,79 @@ _start:
     mv      s1, a1                      /* FDT */
     mv      s2, a2                      /* fw_dynamic_info */
 
-    li      t0, FIRMVISOR_MAX_HARTS
-    bgeu    s0, t0, .Lpark
-
-    /* sp = __stacks_start + (hartid + 1) * FIRMVISOR_STACK_SIZE */
-    lla     sp, __stacks_start
-    addi    t0, s0, 1
-    slli    t0, t0, 14                  /* * FIRMVISOR_STACK_SIZE */
-    add     sp, sp, t0
-    mv      s4, sp                      /* stack top, for frame->monitor_sp */
-
     /* Lottery: the first hart to arrive is the cold-boot hart. */
     lla     t0, firmvisor_boot_lottery
     li      t1, 1
     amoadd.w t1, t1, (t0)
     seqz    s3, t1                      /* s3 = is_cold_boot */
+    beqz    s3, .Lwait_move
+
+    /* Cold-boot hart: plan the move on the boot stack. */
+    lla     sp, __boot_stack_top
+    mv      a0, s1
+    call    firmvisor_plan_relocation   /* a0 = the region's base; never 0 */
+    mv      s4, a0
+
+    /* Copy text, rodata and data (.bss is cleared in the copy). */
+    lla     t0, __monitor_start
+    lla     t1, __bss_start
+    mv      t2, s4
+1:  bgeu    t0, t1, 2f
+    ld      t3, 0(t0)
+    sd      t3, 0(t2)
+    addi    t0, t0, 8
+    addi    t2, t2, 8
+    j       1b
+2:  fence   rw, rw
+    lla     t0, firmvisor_moved_to      /* the load address's copy of the word */
+    sd      s4, 0(t0)
+    j       .Ljump
+
+.Lwait_move:
+    lla     t0, firmvisor_moved_to
+3:  ld      s4, 0(t0)
+    bnez    s4, .Ljump
+    .insn i 0x0f, 0, x0, x0, 0x010      /* pause (Zihintpause): fence w,0 hint */
+    fence   r, r
+    j       3b
+
+.Ljump:
+    fence   r, rw
+    fence.i                             /* this hart fetches the new copy */
+    lla     t0, .Lmoved
+    lla     t1, __monitor_start
+    sub     t0, t0, t1
+    add     t0, t0, s4
+    jr      t0
+
+    /* ---- from here on, the moved copy runs ---- */
+.Lmoved:
+    lla     t0, firmvisor_trap_entry
+    csrw    mtvec, t0
+    lla     t0, firmvisor_plan
+    ld      s1, PLAN_FDT(t0)            /* the tree may have moved */
+    ld      t1, PLAN_HARTS(t0)
+
+    /* Count the arrival (the cold-boot hart waits for all before it
+       overwrites the load address with the firmware). */
+    lla     t0, firmvisor_arrived
+    li      t2, 1
+    amoadd.w zero, t2, (t0)
+
+    bgeu    s0, t1, .Lpark
     beqz    s3, .Lwait_bss
 
-    /* Cold-boot hart: clear .bss (16-byte aligned both ends). */
+    /* Cold-boot hart: clear .bss and every hart block, 16 bytes at a time. */
     lla     t0, __bss_start
-    lla     t1, __bss_end
+    lla     t2, __monitor_end
+    slli    t1, t1, 14                  /* harts * FIRMVISOR_HART_BLOCK */
+    add     t1, t1, t2
 1:  bgeu    t0, t1, 2f
     sd      zero, 0(t0)
     sd      zero, 8(t0)
     addi    t0, t0, 16
     j       1b
-2:  fence   rw, w                       /* .bss zeroes before the flag */
+2:  fence   rw, w                       /* zeroes before the flag */
     lla     t0, firmvisor_bss_done
     li      t1, 1
     sw      t1, 0(t0)
@@ -70,18 +126,19 @@ _start:
     lla     t0, firmvisor_bss_done
 3:  lw      t1, 0(t0)
     bnez    t1, 4f
-    .insn i 0x0f, 0, x0, x0, 0x010      /* pause (Zihintpause): fence w,0 hint */
+    .insn i 0x0f, 0, x0, x0, 0x010
     fence   r, r
     j       3b
-4:  fence   r, rw                       /* acquire: see the cleared .bss */
+4:  fence   r, rw                       /* acquire: see the cleared blocks */
 
 .Lbss_ready:
-    /* frame = &firmvisor_frames[hartid]; mscratch = frame. */
-    lla     t0, firmvisor_frames
-    li      t1, FRAME_SIZE
-    mul     t1, t1, s0
+    /* block = __monitor_end + hartid * 16 KiB: frame at +0, stack top at the end. */
+    lla     t0, __monitor_end
+    slli    t1, s0, 14
     add     t0, t0, t1
-    sd      s4, FRAME_MONITOR_SP(t0)
+    li      t1, FIRMVISOR_HART_BLOCK
+    add     sp, t0, t1
+    sd      sp, FRAME_MONITOR_SP(t0)
     sd      s0, FRAME_HARTID(t0)
     csrw    mscratch, t0
 
@@ -92,20 +149,27 @@ _start:
     call    firmvisor_hart_entry
     /* firmvisor_hart_entry never returns; park if it does. */
 
+    .balign 4
 .Lpark:
     csrw    mie, zero
 5:  wfi
     j       5b
     .size _start, . - _start
 
-    /* Boot-time shared words: .data, never .bss (cleared after the lottery). */
+    /* Boot-time shared words: .data, never .bss (cleared after the move). */
     .section .data.firmvisor_boot, "aw", @progbits
-    .balign 4
+    .balign 8
+    .globl firmvisor_moved_to
+firmvisor_moved_to:
+    .dword  0
     .globl firmvisor_boot_lottery
 firmvisor_boot_lottery:
     .word   0
     .globl firmvisor_bss_done
 firmvisor_bss_done:
+    .word   0
+    .globl firmvisor_arrived
+firmvisor_arrived:
     .word   0
 
 #endif /* __riscv */

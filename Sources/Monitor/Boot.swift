@@ -3,11 +3,12 @@ import CShim
 import Platform
 import VirtCore
 
-/// Every hart enters here from start.S, with QEMU's boot arguments: `a0` =
-/// hartid, `a1` = the device tree, `a2` = the `fw_dynamic_info` for the
-/// firmware. The cold-boot hart (the lottery's winner) sets up the machine;
-/// every hart then enters the firmware at ``Layout/firmwareEntry`` in
-/// virtual M-mode with the same arguments, as QEMU would have given them.
+/// Every hart enters here from start.S, in the moved copy, with QEMU's boot
+/// arguments: `a0` = hartid, `a1` = the device tree (moved if the monitor's
+/// region covered it), `a2` = the `fw_dynamic_info` for the firmware. The
+/// cold-boot hart (the lottery's winner) sets up the machine and places the
+/// firmware; every hart then enters it at the start of DRAM in virtual
+/// M-mode with the same arguments, as QEMU's reset code would have.
 @_cdecl("firmvisor_hart_entry")
 func firmvisorHartEntry(hartid: UInt64, fdt: UInt64, dyninfo: UInt64, cold: UInt64) -> Never {
     if cold != 0 {
@@ -15,6 +16,8 @@ func firmvisorHartEntry(hartid: UInt64, fdt: UInt64, dyninfo: UInt64, cold: UInt
     } else {
         while atomicLoad(&machineReady) == 0 {}
     }
+    // The cold-boot hart wrote the firmware with stores.
+    cpu_fence_i()
     enterFirmware(hartid: hartid, fdt: fdt, dyninfo: dyninfo)
 }
 
@@ -26,17 +29,14 @@ func atomicLoad(_ word: UnsafeMutablePointer<UInt32>) -> UInt32 {
 }
 
 /// The cold-boot hart: read the platform, probe the hart, reset the real
-/// devices the monitor owns, and publish the shared state.
+/// devices the monitor owns, place the firmware, and publish the shared state.
 func bootMachine(hartid: UInt64, fdt: UInt64) {
+    let plan = firmvisor_boot_plan_storage().pointee
     guard let base = UnsafeRawPointer(bitPattern: UInt(fdt)), let tree = DeviceTree(base: base),
           let platform = PlatformDescription(deviceTree: tree) else {
-        var console = MonitorConsole(base: 0x1000_0000)
-        console.write("[firmvisor] no usable device tree at a1 = ")
-        console.write(hex: fdt)
-        console.write("; halting\n")
-        while true { cpu_wfi() }
+        bootFailure(uart: 0x1000_0000, test: 0x10_0000, "the moved device tree does not read back at ", value: fdt)
     }
-    let harts = min(platform.harts, VirtualCLINT.maximumHarts)
+    let harts = Int(plan.harts)
     // The static storage CShim reserves must hold the Swift state: a broken
     // build invariant, not something a guest can cause.
     if MemoryLayout<HartContext>.size > Int(FIRMVISOR_HART_STORAGE)
@@ -50,18 +50,24 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
         mmio_write32(UInt(platform.testDevice.base), 0x3333 | 3 << 16)
         while true { cpu_wfi() }
     }
-    reserveMonitorMemory(fdt: fdt, tree: tree, platform: platform)
-    let monitor = PlatformDescription.Region(base: Layout.monitorBase,
-                                             size: Layout.firmwareEntry - Layout.monitorBase)
-    let options = mmio_read32(UInt(BootOptions.address))
-    let traceRate = UInt64(mmio_read32(UInt(BootOptions.traceRateAddress)))
+    var console = MonitorConsole(base: platform.uart.base)
+    let arrived = awaitHarts(expected: plan.cpus, clint: platform.clint, timebase: platform.timebaseFrequency)
+    if arrived < plan.cpus {
+        // A hart that never arrived may still run at the load address: it
+        // would execute the firmware in real M-mode. Refuse.
+        bootFailure(uart: platform.uart.base, test: platform.testDevice.base,
+                    "harts listed in the device tree that never started (arrived / listed): ",
+                    value: arrived << 32 | plan.cpus)
+    }
+    let (firmware, descriptor) = placeFirmware(platform: platform, plan: plan)
+    let monitor = PlatformDescription.Region(base: plan.region_base, size: plan.region_size)
     machinePointer.initialize(to: Machine(
-        platform: platform, monitor: monitor,
+        platform: platform, monitor: monitor, firmwareEntry: platform.memory.base,
         hartTemplate: probeHart(), fabric: InterruptFabric(harts: harts, plicSources: platform.plicSources),
-        offload: options & BootOptions.noOffload == 0,
-        trace: TraceKinds(rawValue: options & BootOptions.traceKinds),
+        offload: descriptor.options & BootOptions.noOffload == 0,
+        trace: TraceKinds(rawValue: descriptor.options & BootOptions.traceKinds),
         traceLimiter: TraceLimiter(timebase: platform.timebaseFrequency,
-                                   linesPerSecond: traceRate == 0 ? BootOptions.defaultTraceRate : traceRate)))
+                                   linesPerSecond: descriptor.traceRate == 0 ? BootOptions.defaultTraceRate : UInt64(descriptor.traceRate))))
 
     // The monitor owns the real CLINT. The real PLIC's M contexts are the
     // firmware's (VirtualPLIC) and keep their reset state.
@@ -70,38 +76,44 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
         clint.setMTimeCmp(hart: hart, VirtualCLINT.resetMTimeCmp)
     }
 
-    var console = MonitorConsole(base: platform.uart.base)
-    console.write("\n[firmvisor] Firmvisor monitor ")
-    console.write(hex: Layout.monitorBase)
+    console.write("\n[firmvisor] Firmvisor monitor at ")
+    console.write(hex: monitor.base)
     console.write("-")
-    console.write(hex: firmvisor_monitor_end())
-    console.write(": ")
+    console.write(hex: monitor.base + monitor.size)
+    console.write(" (end of DRAM, not in the memory node): ")
     console.write(decimal: UInt64(harts))
-    console.write(" harts, firmware at ")
-    console.write(hex: Layout.firmwareEntry)
+    console.write(" harts")
+    if plan.cpus > plan.harts {
+        console.write(" (of ")
+        console.write(decimal: plan.cpus)
+        console.write(" listed: the monitor runs at most ")
+        console.write(decimal: UInt64(FIRMVISOR_MAX_HARTS))
+        console.write("; the rest are marked status=\"fail\" in the device tree")
+        if plan.unmarked > 0 {
+            console.write(", ")
+            console.write(decimal: plan.unmarked)
+            console.write(" of them without a status to mark")
+        }
+        console.write(")")
+    }
+    console.write(", firmware ")
+    console.write(firmware.isELF ? "ELF" : "binary")
+    console.write(" at ")
+    console.write(hex: firmware.segments[0].address)
     console.write(" in virtual M-mode, ")
     console.write(decimal: UInt64(PMPLayout.virtualEntries))
     console.write(" PMP entries for it, offload ")
     console.write(machinePointer.pointee.offload ? "on\n" : "off\n")
+    if plan.fdt != plan.original_fdt {
+        console.write("[firmvisor] device tree moved from ")
+        console.write(hex: plan.original_fdt)
+        console.write(" to ")
+        console.write(hex: plan.fdt)
+        console.write("\n")
+    }
     cpu_fence()
     machineReady = 1
     cpu_fence()
-}
-
-/// Reserves the monitor's memory in the device tree the firmware and the
-/// payload will read, so the payload never allocates it. The tree grows by
-/// one 16-byte entry into the free space QEMU leaves after it (it places the
-/// tree 2 MiB-aligned below the end of memory).
-func reserveMonitorMemory(fdt: UInt64, tree: DeviceTree, platform: PlatformDescription) {
-    let end = fdt &+ UInt64(tree.totalSize) &+ 16
-    var console = MonitorConsole(base: platform.uart.base)
-    guard platform.memory.contains(fdt, width: UInt64(tree.totalSize) + 16), end <= platform.memory.base &+ platform.memory.size,
-          let start = UnsafeMutableRawPointer(bitPattern: UInt(fdt)),
-          DeviceTreeReservation.reserve(base: Layout.monitorBase, size: Layout.firmwareEntry - Layout.monitorBase,
-                                        in: UnsafeMutableRawBufferPointer(start: start, count: tree.totalSize + 16)) else {
-        console.write("[firmvisor] warning: could not reserve the monitor's memory in the device tree\n")
-        return
-    }
 }
 
 /// What the firmware will find when it probes the hart: the real hart's
@@ -130,6 +142,7 @@ func probeHart() -> HartConfiguration {
     c.hasZicbom = envcfg & EnvironmentConfiguration.cbie != 0
     c.hasZicboz = envcfg & EnvironmentConfiguration.cbze != 0
     c.pmpEntries = PMPLayout.virtualEntries
+    c.triggers = probeTriggers()
     return c
 }
 
@@ -164,7 +177,7 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
     registers[11] = fdt
     registers[12] = dyninfo
     context.pointee.entryStatus = csr_read_mstatus()
-    context.pointee.resume(at: Layout.firmwareEntry)
+    context.pointee.resume(at: machine.pointee.firmwareEntry)
     firmvisor_enter_guest(frame)
 }
 

@@ -9,7 +9,11 @@ import VirtCore
 /// written once by the cold-boot hart before it publishes ``ready``.
 struct Machine {
     var platform: PlatformDescription
+    /// The monitor's own memory (image and hart blocks), walled off by PMP.
     var monitor: PlatformDescription.Region
+    /// Where every hart enters the firmware: the start of DRAM, where
+    /// QEMU's reset code jumps.
+    var firmwareEntry: UInt64
     /// The configuration every hart shares, `hartID` aside.
     var hartTemplate: HartConfiguration
     /// The virtual CLINT and PLIC and their binding to the real ones.
@@ -54,8 +58,8 @@ func ringDoorbell(hart: Int, clintBase: UInt64) {
 
 /// Rings the doorbell of every hart in `harts` except `me`.
 @inline(__always)
-func ringDoorbells(_ harts: UInt32, except me: Int, clintBase: UInt64) {
-    var rest = harts & ~(1 << UInt32(me))
+func ringDoorbells(_ harts: UInt64, except me: Int, clintBase: UInt64) {
+    var rest = harts & ~(1 << UInt64(me))
     while rest != 0 {
         let hart = rest.trailingZeroBitCount
         rest &= rest - 1

@@ -121,17 +121,13 @@ extension HartContext {
     }
 }
 
-/// Options the monitor reads at boot from a word QEMU's loader writes at
-/// ``BootOptions/address`` (`scripts/run` does it), zero by default.
+/// Options the monitor reads at boot from the ``BootDescriptor`` that
+/// `scripts/run` stages with the firmware, zero by default.
 struct BootOptions {
-    /// The last page of the monitor's window, outside its image.
-    static let address: UInt64 = 0x800F_F000
     /// Bit 0: serve no SBI call in the monitor (`--no-offload`).
     static let noOffload: UInt32 = 1
     /// Bits 8…12: ``TraceKinds`` (`--trace`).
     static let traceKinds: UInt32 = 0x1F00
-    /// The next word: trace lines per second (`--trace-rate`; 0: the default).
-    static let traceRateAddress: UInt64 = address + 4
     /// Trace lines per second unless `--trace-rate` says otherwise.
     static let defaultTraceRate: UInt64 = 1000
 }

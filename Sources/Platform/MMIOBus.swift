@@ -11,4 +11,19 @@ public protocol MMIOBus {
     mutating func store64(_ address: UInt64, _ value: UInt64)
     mutating func load8(_ address: UInt64) -> UInt8
     mutating func store8(_ address: UInt64, _ value: UInt8)
+    /// A 16-bit access. Few devices take one (QEMU's fw_cfg selector does);
+    /// the default composes it from two 8-bit accesses, so a bus that
+    /// reaches such a device must provide a single 16-bit access.
+    mutating func load16(_ address: UInt64) -> UInt16
+    mutating func store16(_ address: UInt64, _ value: UInt16)
+}
+
+extension MMIOBus {
+    public mutating func load16(_ address: UInt64) -> UInt16 {
+        UInt16(load8(address)) | UInt16(load8(address &+ 1)) << 8
+    }
+    public mutating func store16(_ address: UInt64, _ value: UInt16) {
+        store8(address, UInt8(truncatingIfNeeded: value))
+        store8(address &+ 1, UInt8(truncatingIfNeeded: value >> 8))
+    }
 }

@@ -10,5 +10,7 @@ public struct PhysicalBus: MMIOBus {
     @inline(__always) public mutating func store64(_ a: UInt64, _ v: UInt64) { mmio_write64(UInt(a), v) }
     @inline(__always) public mutating func load8(_ a: UInt64) -> UInt8 { mmio_read8(UInt(a)) }
     @inline(__always) public mutating func store8(_ a: UInt64, _ v: UInt8) { mmio_write8(UInt(a), v) }
+    @inline(__always) public mutating func load16(_ a: UInt64) -> UInt16 { mmio_read16(UInt(a)) }
+    @inline(__always) public mutating func store16(_ a: UInt64, _ v: UInt16) { mmio_write16(UInt(a), v) }
 }
 #endif

@@ -30,6 +30,13 @@ public struct PlatformDescription: Sendable, Equatable {
     public var uart = Region(base: 0, size: 0)
     /// The SiFive test device that powers the machine off (`sifive,test0`).
     public var testDevice = Region(base: 0, size: 0)
+    /// The second bank of the CFI flash (`cfi-flash`, the second `reg`
+    /// pair), where `scripts/run` stages the firmware file for the monitor
+    /// to place; size 0 when absent.
+    public var stagingFlash = Region(base: 0, size: 0)
+    /// The initrd QEMU placed (`/chosen` `linux,initrd-start`/`-end`); size 0
+    /// when there is none.
+    public var initrd = Region(base: 0, size: 0)
 
     public init() {}
 
@@ -41,14 +48,17 @@ public struct PlatformDescription: Sendable, Equatable {
         // A node's properties are contiguous in the blob (they precede its
         // children), but `reg` may come before or after `compatible`: collect
         // one node's facts, then file them when the next node begins.
-        enum Kind { case other, clint, plic, uart, test, memory }
+        enum Kind { case other, clint, plic, uart, test, memory, flash }
         struct NodeFacts {
             var kind = Kind.other
             var reg: Region? = nil
             var ndev = 0
+            var secondReg: Region? = nil
         }
         var node = UnsafeRawBufferPointer(start: nil, count: 0)
         var facts = NodeFacts()
+        var initrdStart: UInt64 = 0
+        var initrdEnd: UInt64 = 0
         func file(_ f: NodeFacts) {
             guard let region = f.reg else { return }
             switch f.kind {
@@ -59,6 +69,7 @@ public struct PlatformDescription: Sendable, Equatable {
             case .uart: if d.uart.size == 0 { d.uart = region }
             case .test: d.testDevice = region
             case .memory: if d.memory.size == 0 { d.memory = region }
+            case .flash: if let second = f.secondReg { d.stagingFlash = second }
             case .other: break
             }
         }
@@ -73,19 +84,29 @@ public struct PlatformDescription: Sendable, Equatable {
                 else if p.containsString("riscv,plic0") || p.containsString("sifive,plic-1.0.0") { facts.kind = .plic }
                 else if p.containsString("ns16550a") { facts.kind = .uart }
                 else if p.containsString("sifive,test0") { facts.kind = .test }
+                else if p.containsString("cfi-flash") { facts.kind = .flash }
             } else if p.named("device_type") {
                 if p.containsString("memory") { facts.kind = .memory }
                 if p.depth == 3 && p.inNode("cpu") && p.containsString("cpu") { d.harts += 1 }
             } else if p.named("timebase-frequency") && p.depth == 2 {
                 d.timebaseFrequency = p.value.count == 8 ? p.cells64(0) : UInt64(p.cell(0))
+            } else if p.depth == 2 && p.inNode("chosen") && (p.named("linux,initrd-start") || p.named("linux,initrd-end")) {
+                let value = p.value.count == 8 ? p.cells64(0) : UInt64(p.cell(0))
+                if p.named("linux,initrd-start") {
+                    initrdStart = value
+                } else {
+                    initrdEnd = value
+                }
             } else if p.named("riscv,ndev") {
                 facts.ndev = Int(p.cell(0))
             } else if p.named("reg") && p.value.count >= 16 {
                 facts.reg = Region(base: p.cells64(0), size: p.cells64(2))
+                if p.value.count >= 32 { facts.secondReg = Region(base: p.cells64(4), size: p.cells64(6)) }
             }
             return true
         }
         file(facts)
+        if initrdEnd > initrdStart { d.initrd = Region(base: initrdStart, size: initrdEnd - initrdStart) }
         guard ok, d.harts > 0, d.clint.size > 0, d.plic.size > 0, d.memory.size > 0 else { return nil }
         self = d
     }

@@ -27,17 +27,21 @@ enum LinuxArtifacts {
 struct LinuxBootTests {
     static var artifacts: (image: String, initrd: String)? { LinuxArtifacts.paths }
 
-    static let hardLimit = 300
+    static let hardLimit = 600
 
     struct Configuration: CustomTestStringConvertible, Sendable {
         var smp: Int
         var cpu: String
-        var testDescription: String { "-smp \(smp) -cpu \(cpu)" }
+        /// Debian's OpenSBI, the file a native boot gives QEMU as -bios.
+        var firmware = "fw_dynamic.elf"
+        var testDescription: String { "\(firmware) -smp \(smp) -cpu \(cpu)" }
     }
 
     static let configurations: [Configuration] = [1, 4, 8].flatMap { smp in
         ["rv64", "rv64,sstc=false"].map { Configuration(smp: smp, cpu: $0) }
-    }
+    } + [Configuration(smp: 4, cpu: "rv64", firmware: "fw_jump.elf"),
+         Configuration(smp: 1, cpu: "rv64,sstc=false", firmware: "fw_jump.elf"),
+         Configuration(smp: 16, cpu: "rv64")]
 
     /// Boots once; returns the verdict line and QEMU's exit status.
     func boot(_ c: Configuration, attempt: Int, monitor: Bool) async throws -> (String, Int32, String) {
@@ -47,12 +51,12 @@ struct LinuxBootTests {
         var arguments = ["-M", "virt", "-nographic", "-m", "512M", "-smp", String(c.smp), "-cpu", c.cpu,
                          "-kernel", image, "-initrd", initrd, "-append", "console=ttyS0"]
         if monitor {
-            arguments += ["-bios", try TestEnvironment.monitorImage(),
-                          "-device", "loader,file=\(TestEnvironment.opensbiDynamicBinary),addr=\(TestEnvironment.firmwareAddress)"]
+            arguments += ["-bios", try TestEnvironment.monitorImage()]
+                + (try BootCommand.staged(firmware: TestEnvironment.opensbiDirectory + "/" + c.firmware))
         } else {
-            arguments += ["-bios", TestEnvironment.opensbiDirectory + "/fw_dynamic.elf"]
+            arguments += ["-bios", TestEnvironment.opensbiDirectory + "/" + c.firmware]
         }
-        let name = "linux-\(monitor ? "monitor" : "native")-smp\(c.smp)-\(c.cpu.replacingOccurrences(of: ",", with: "_"))-\(attempt)"
+        let name = "linux-\(monitor ? "monitor" : "native")-\(c.firmware)-smp\(c.smp)-\(c.cpu.replacingOccurrences(of: ",", with: "_"))-\(attempt)"
         let session = try ConsoleSession(name: name, executable: try TestEnvironment.qemu(), arguments: arguments,
                                          hardLimit: Self.hardLimit, logDirectory: TestEnvironment.logDirectory)
         defer { session.stop() }

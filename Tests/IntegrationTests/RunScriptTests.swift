@@ -23,7 +23,7 @@ struct RunScriptTests {
         let result = try await runScript(["--print-command", "--smp", String(smp), "--cpu", cpu])
         #expect(result.status == 0, "\(result.output)")
         let words = result.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
-        let expected = BootCommand.underMonitor(image: image, firmware: TestEnvironment.opensbiDynamicBinary,
+        let expected = try BootCommand.underMonitor(image: image, firmware: TestEnvironment.opensbiDynamic,
                                                 kernel: TestEnvironment.ubootELF, smp: smp, cpu: cpu)
         #expect(words.first?.hasSuffix("qemu-system-riscv64") == true, "\(result.output)")
         #expect(Array(words.dropFirst()) == expected)
@@ -47,28 +47,29 @@ struct RunScriptTests {
                                           "--trace-rate", "50"])
         #expect(traced.status == 0, "\(traced.output)")
         // Bit 0: no offload; bit 8: csr; bit 12: world. The rate follows.
-        #expect(traced.output.contains("loader,addr=0x800ff000,data=\(1 | 1 << 8 | 1 << 12),data-len=4"),
-                "\(traced.output)")
-        #expect(traced.output.contains("loader,addr=0x800ff004,data=50,data-len=4"), "\(traced.output)")
+        let options = 1 | 1 << 8 | 1 << 12
+        #expect(traced.output.contains("/out/boot/descriptor-"), "\(traced.output)")
+        let staged = try BootCommand.staged(firmware: TestEnvironment.opensbiDynamic, options: UInt32(options), rate: 50)
+        #expect(traced.output.contains(staged[1]), "\(traced.output)\nexpected \(staged[1])")
 
         let append = try await runScript(["--print-command", "--append", "console=ttyS0 quiet"])
         #expect(append.status == 0, "\(append.output)")
         #expect(append.output.contains("-append 'console=ttyS0 quiet'"))
     }
 
-    @Test("An ELF firmware not linked at 0x80100000 is refused with the reason")
-    func refusesMisplacedELFFirmware() async throws {
-        // Debian's fw_dynamic.elf is linked at 0x80000000, where the monitor lives.
-        let elf = try TestEnvironment.requireFile(TestEnvironment.opensbiDirectory + "/fw_dynamic.elf",
-                                                  package: "opensbi")
-        let result = try await runScript(["--print-command", "--firmware", elf])
-        #expect(result.status != 0)
-        #expect(result.output.contains("entry point 0x80000000"), "\(result.output)")
-        #expect(result.output.contains("0x80100000"), "\(result.output)")
+    @Test("A missing firmware or kernel file is refused with the reason")
+    func refusesMissingFiles() async throws {
+        let firmware = try await runScript(["--print-command", "--firmware", "/no/such/firmware.elf"])
+        #expect(firmware.status != 0)
+        #expect(firmware.output.contains("--firmware /no/such/firmware.elf: no such file"), "\(firmware.output)")
+        let kernel = try await runScript(["--print-command", "--kernel", "/no/such/Image"])
+        #expect(kernel.status != 0)
+        #expect(kernel.output.contains("--kernel /no/such/Image: no such file"), "\(kernel.output)")
+        #expect(!kernel.output.contains("u-boot-qemu"), "\(kernel.output)")
     }
 
     @Test("Invalid options are refused", arguments: [
-        ["--smp", "0"], ["--smp", "9"], ["--smp", "two"], ["--memory", "lots"],
+        ["--smp", "0"], ["--smp", "513"], ["--smp", "two"], ["--memory", "lots"],
         ["--kernel", "none", "--append", "x"], ["--bogus"], ["--cpu"], ["--trace", "everything"],
         ["--trace-rate", "0"], ["--native", "--trace", "csr"],
     ])

@@ -2,14 +2,14 @@ import Foundation
 import Testing
 
 /// The project's own M-mode test firmware (guest/testfw, built by
-/// `scripts/testfw` into out/testfw.bin): corners OpenSBI does not reach
+/// `scripts/testfw` into out/testfw.elf, linked at 0x8000_0000): corners OpenSBI does not reach
 /// (ecall and illegal-CSR trap values, WARL fields, vectored mtvec, MTI and
 /// WFI with MIE = 0, MSI between harts, MEI through the PLIC, the monitor's
 /// memory, mret to S-mode, mstatus.MPRV with PMP and with Sv39). Hart 0 prints one `TESTFW: PASS|FAIL|SKIP <name>`
 /// line per test, `TESTFW: DONE pass=N fail=M ...`, then powers off (QEMU exit
 /// 0 when all pass, 1 otherwise).
 ///
-/// Nothing is built here: the tests expect out/testfw.bin (FIRMVISOR_TESTFW
+/// Nothing is built here: the tests expect out/testfw.elf (FIRMVISOR_TESTFW
 /// overrides the path); run `scripts/testfw` first.
 @Suite("Test firmware under QEMU", .serialized,
        .enabled(if: TestEnvironment.canBoot, TestEnvironment.skipReason))
@@ -18,7 +18,7 @@ struct TestFirmwareTests {
 
     static func firmware() throws -> String {
         let path = ProcessInfo.processInfo.environment["FIRMVISOR_TESTFW"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? TestEnvironment.root.appendingPathComponent("out/testfw.bin").path
+            ?? TestEnvironment.root.appendingPathComponent("out/testfw.elf").path
         guard FileManager.default.fileExists(atPath: path) else {
             throw TestEnvironment.Missing(description: "\(path) is missing: build it with scripts/testfw")
         }
@@ -67,7 +67,8 @@ struct TestFirmwareTests {
                            "plic-m-and-s", "plic-pending-before-enable", "plic-claim-right-after-raise",
                            "plic-claim-complete-pending", "plic-claim-threshold", "plic-reserved-offsets",
                            "plic-smode-m-context", "plic-smode-s-context", "plic-smode-pmp",
-                           "plic-smode-reserved-offsets", "plic-other-hart", "clint-smode-access", "csr-registers"]
+                           "plic-smode-reserved-offsets", "plic-other-hart", "clint-smode-access", "csr-registers",
+                           "trigger-csrs", "trigger-execute", "trigger-load-store", "trigger-smode"]
 
     @Test("Every test passes under the monitor", .timeLimit(.minutes(2)), arguments: [1, 2, 4, 8])
     func underMonitor(smp: Int) async throws {
@@ -76,8 +77,7 @@ struct TestFirmwareTests {
         let (verdicts, status, session) = try await boot(
             name: "testfw-monitor-smp\(smp)",
             arguments: ["-M", "virt", "-nographic", "-m", "256M", "-smp", String(smp),
-                        "-bios", image,
-                        "-device", "loader,file=\(firmware),addr=\(TestEnvironment.firmwareAddress)"])
+                        "-bios", image] + (try BootCommand.staged(firmware: firmware)))
         #expect(verdicts.failed.isEmpty, "failed under the monitor:\n\(verdicts.failed.joined(separator: "\n"))")
         let expectedSkips = smp > 1 ? [] : ["msi", "plic-other-hart"]
         #expect(verdicts.skipped == expectedSkips, "skipped: \(verdicts.skipped)")
@@ -88,8 +88,8 @@ struct TestFirmwareTests {
         #expect(status == 0, "QEMU exit status \(status)")
     }
 
-    /// The same firmware as QEMU's -bios: the reference. Only the monitor
-    /// memory test is skipped (0x80000000 is the firmware itself there);
+    /// The same firmware file as QEMU's -bios: the reference. Only the
+    /// monitor memory test is skipped (there is no monitor at the end of DRAM);
     /// QEMU 7.2's own departures (mstatus.MPP = 2, mepc bit 0) are NOTEs.
     @Test("Baseline: every test passes natively (firmware as -bios)", .timeLimit(.minutes(1)),
           arguments: [1, 2])

@@ -80,6 +80,13 @@ struct DeviceTreeFuzzTests {
         if case .some(.some(let d)) = parsed {
             #expect(d.harts > 0 && d.clint.size > 0 && d.plic.size > 0 && d.memory.size > 0)
         }
+        // The monitor's in-place edits never write outside the tree.
+        var edited = bytes + [UInt8](repeating: 0xA5, count: 16)
+        edited.withUnsafeMutableBytes { buffer in
+            _ = DeviceTreeEdits.setMemorySize(in: buffer, base: 0x8000_0000, size: 0x100_0000)
+            _ = DeviceTreeEdits.disableHarts(in: buffer, atOrAbove: 1)
+        }
+        #expect(edited.count == bytes.count + 16 && edited.suffix(16).allSatisfy { $0 == 0xA5 })
     }
 
     /// Random damage (1-24 mutations) to QEMU's tree: the reader, the

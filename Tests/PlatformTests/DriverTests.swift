@@ -49,6 +49,8 @@ struct RecordingBus: MMIOBus {
     mutating func store64(_ a: UInt64, _ v: UInt64) { store(8, a, v) }
     mutating func load8(_ a: UInt64) -> UInt8 { UInt8(load(1, a)) }
     mutating func store8(_ a: UInt64, _ v: UInt8) { store(1, a, UInt64(v)) }
+    mutating func load16(_ a: UInt64) -> UInt16 { UInt16(load(2, a)) }
+    mutating func store16(_ a: UInt64, _ v: UInt16) { store(2, a, UInt64(v)) }
 }
 
 /// A console that keeps what it is given.

@@ -267,8 +267,8 @@ struct VirtualizationRig {
     }
 
     /// Rings the doorbell (real `msip`) of every hart in `bits` but `me`.
-    mutating func ring(_ bits: UInt32, except me: Int) {
-        for h in 0..<count where h != me && bits & (1 << UInt32(h)) != 0 { realMsip[h] = true }
+    mutating func ring(_ bits: UInt64, except me: Int) {
+        for h in 0..<count where h != me && bits & (1 << UInt64(h)) != 0 { realMsip[h] = true }
     }
 
     // MARK: The monitor (TrapHandler.swift, DeviceEmulation.swift)

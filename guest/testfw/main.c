@@ -1,8 +1,8 @@
 /*
  * Firmvisor test firmware: M-mode corner cases that OpenSBI does not reach.
  *
- * Runs natively (QEMU -bios, loaded at 0x80000000) and deprivileged under the
- * monitor (loaded at 0x80100000). Hart 0 drives the tests and prints
+ * Runs natively (QEMU -bios at 0x80000000) and deprivileged under the monitor,
+ * which places the same file at the same address. Hart 0 drives the tests and prints
  *   TESTFW: PASS <name> | TESTFW: FAIL <name> <what> got=0x.. want=0x..
  *   TESTFW: SKIP <name> <why> | TESTFW: NOTE <name> <text>
  *   TESTFW: DONE pass=N fail=M
@@ -338,9 +338,51 @@ static i64 fdt_find_u32(u64 fdt, const char *prop)
     return -1;
 }
 
+/* The end of the first /memory@... node's reg (two address, two size
+   cells, as on QEMU virt), or 0. */
+static u64 fdt_memory_end(u64 fdt)
+{
+    const volatile u8 *b = (const volatile u8 *)fdt;
+    if (!fdt || be32(b) != 0xd00dfeedU) return 0;
+    u32 total = be32(b + 4), off = be32(b + 8), strings = be32(b + 12);
+    const volatile u8 *p = b + off, *endp = b + total;
+    int depth = 0, in_memory = 0;
+    while (p < endp) {
+        u32 tok = be32(p);
+        p += 4;
+        if (tok == 1) {
+            const volatile u8 *name = p;
+            u64 len = 0;
+            while (name[len]) len++;
+            p += (len + 1 + 3) & ~3UL;
+            depth++;
+            in_memory = depth == 2 && starts_with(name, "memory@");
+        } else if (tok == 2) {
+            depth--;
+            in_memory = 0;
+        } else if (tok == 3) {
+            u32 len = be32(p), nameoff = be32(p + 4);
+            if (in_memory && len == 16 && streq(b + strings + nameoff, "reg")) {
+                u64 base = ((u64)be32(p + 8) << 32) | be32(p + 12);
+                u64 size = ((u64)be32(p + 16) << 32) | be32(p + 20);
+                return base + size;
+            }
+            p += 8 + ((len + 3) & ~3U);
+        } else if (tok == 9) {
+            return 0;
+        } else if (tok != 4) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* ---- the tests ----------------------------------------------------------- */
 
-static int native;   /* running from 0x80000000 as -bios */
+/* Natively (QEMU -bios) the memory node covers all of DRAM (-m 256M: up to
+   DRAM_END); under the monitor it ends where the monitor's region begins. */
+static int native;
+static u64 monitor_base;   /* under the monitor: its region, up to DRAM_END */
 
 static void test_boot_args(u64 a0, u64 fdt, u64 info)
 {
@@ -691,40 +733,40 @@ static void test_monitor_memory(void)
     struct result r;
     struct hart_state *hs = &harts[0];
     if (native) {
-        skip("monitor-memory", "native run: 0x80000000 is this firmware");
+        skip("monitor-memory", "native run: no monitor at the end of DRAM");
         return;
     }
     begin(&r, "monitor-memory");
 
     hs->mode = TRAP_SKIP;
     u64 n = hs->ntraps;
-    probe_load(MONITOR_BASE);
+    probe_load(monitor_base);
     EXPECT_EQ(&r, "load-traps", hs->ntraps - n, 1);
     EXPECT_EQ(&r, "load-mcause", hs->mcause, CAUSE_LOAD_FAULT);
-    EXPECT_EQ(&r, "load-mtval", hs->mtval, MONITOR_BASE);
+    EXPECT_EQ(&r, "load-mtval", hs->mtval, monitor_base);
     EXPECT_EQ(&r, "load-mepc", hs->mepc, (u64)probe_load_insn);
 
     n = hs->ntraps;
-    probe_store(MONITOR_BASE);
+    probe_store(monitor_base);
     EXPECT_EQ(&r, "store-traps", hs->ntraps - n, 1);
     EXPECT_EQ(&r, "store-mcause", hs->mcause, CAUSE_STORE_FAULT);
-    EXPECT_EQ(&r, "store-mtval", hs->mtval, MONITOR_BASE);
+    EXPECT_EQ(&r, "store-mtval", hs->mtval, monitor_base);
     EXPECT_EQ(&r, "store-mepc", hs->mepc, (u64)probe_store_insn);
 
-    /* A load from the middle of the monitor, too. */
+    /* A load from the last word of the monitor, too. */
     n = hs->ntraps;
-    probe_load(MONITOR_BASE + 0x80000);
+    probe_load(DRAM_END - 8);
     EXPECT_EQ(&r, "load2-traps", hs->ntraps - n, 1);
     EXPECT_EQ(&r, "load2-mcause", hs->mcause, CAUSE_LOAD_FAULT);
-    EXPECT_EQ(&r, "load2-mtval", hs->mtval, MONITOR_BASE + 0x80000);
+    EXPECT_EQ(&r, "load2-mtval", hs->mtval, DRAM_END - 8);
 
     hs->mode = TRAP_RECOVER_RA;
     n = hs->ntraps;
-    probe_jump(MONITOR_BASE);
+    probe_jump(monitor_base);
     EXPECT_EQ(&r, "jump-traps", hs->ntraps - n, 1);
     EXPECT_EQ(&r, "jump-mcause", hs->mcause, CAUSE_FETCH_FAULT);
-    EXPECT_EQ(&r, "jump-mtval", hs->mtval, MONITOR_BASE);
-    EXPECT_EQ(&r, "jump-mepc", hs->mepc, MONITOR_BASE);
+    EXPECT_EQ(&r, "jump-mtval", hs->mtval, monitor_base);
+    EXPECT_EQ(&r, "jump-mepc", hs->mepc, monitor_base);
     end(&r);
 }
 
@@ -1708,6 +1750,259 @@ static void test_plic_other_hart(void)
     end(&r);
 }
 
+/* ---- debug triggers (Sdtrig) ----------------------------------------------- */
+
+/*
+ * What QEMU 7.2 does natively (target/riscv/debug.c), the reference: two
+ * triggers of type 2 (mcontrol) at reset, tinfo = types 2 and 6, a tselect
+ * beyond them is ignored, tdata1 keeps the access kinds, the privilege bits
+ * and a legal size (dmode, action and the rest read 0), a type it does not
+ * support drops the write (never type 1 or 8..14 here: QEMU 7.2 aborts on
+ * them), tdata3 reads 0, no tcontrol, no mcontext. A trigger fires before
+ * the instruction or access: breakpoint (3), mepc = the instruction, mtval 0.
+ */
+#define CSR_TSELECT   0x7a0
+#define CSR_TDATA1    0x7a1
+#define CSR_TDATA2    0x7a2
+#define CSR_TDATA3    0x7a3
+#define CSR_TINFO     0x7a4
+#define TTYPE(t)      ((u64)(t) << 60)
+#define MC_LOAD       (1UL << 0)
+#define MC_STORE      (1UL << 1)
+#define MC_EXEC       (1UL << 2)
+#define MC_U          (1UL << 3)
+#define MC_S          (1UL << 4)
+#define MC_M          (1UL << 6)
+#define QEMU_TINFO    0x44UL
+#define TRIGGER_MTVAL 0UL
+/* csr_read/csr_write with the number macros expanded first. */
+#define tcsr_read(csr)       csr_read(csr)
+#define tcsr_write(csr, val) csr_write(csr, val)
+
+/* One read of a CSR that may not exist: 1 when it did not trap. */
+#define TRY_CSR_READ(name, csr)                                                \
+    static int try_read_##name(u64 *v)                                         \
+    {                                                                          \
+        struct hart_state *hs = &harts[0];                                     \
+        u64 saved = hs->mode, n = hs->ntraps, x = 0;                           \
+        hs->mode = TRAP_SKIP;                                                  \
+        __asm__ volatile("csrr %0, " #csr : "+r"(x) :: "memory");              \
+        hs->mode = saved;                                                      \
+        *v = x;                                                                \
+        return hs->ntraps == n;                                                \
+    }
+TRY_CSR_READ(tselect, 0x7a0)
+TRY_CSR_READ(tcontrol, 0x7a5)
+TRY_CSR_READ(mcontext, 0x7a8)
+
+static int triggers_present;
+static volatile u64 trigger_var __attribute__((aligned(8)));
+
+/* Both triggers back to their reset state (type 2, nothing armed). */
+static void triggers_reset(void)
+{
+    for (u64 t = 0; t < 2; t++) {
+        tcsr_write(CSR_TSELECT, t);
+        tcsr_write(CSR_TDATA1, TTYPE(2));
+        tcsr_write(CSR_TDATA2, 0);
+    }
+    tcsr_write(CSR_TSELECT, 0);
+}
+
+static void test_trigger_csrs(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    u64 v;
+    begin(&r, "trigger-csrs");
+    if (!expect(&r, try_read_tselect(&v), "tselect-traps mcause", hs->mcause, 0)) {
+        end(&r);
+        return;
+    }
+    triggers_present = 1;
+    tcsr_write(CSR_TSELECT, 1);
+    EXPECT_EQ(&r, "tselect=1", tcsr_read(CSR_TSELECT), 1);
+    tcsr_write(CSR_TSELECT, 2);
+    EXPECT_EQ(&r, "tselect=2-ignored", tcsr_read(CSR_TSELECT), 1);
+    tcsr_write(CSR_TSELECT, ~0UL);
+    EXPECT_EQ(&r, "tselect=-1-ignored", tcsr_read(CSR_TSELECT), 1);
+    for (u64 t = 0; t < 2; t++) {
+        tcsr_write(CSR_TSELECT, t);
+        EXPECT_EQ(&r, "tdata1-reset", tcsr_read(CSR_TDATA1), TTYPE(2));
+        EXPECT_EQ(&r, "tdata2-reset", tcsr_read(CSR_TDATA2), 0);
+        EXPECT_EQ(&r, "tdata3-reset", tcsr_read(CSR_TDATA3), 0);
+        EXPECT_EQ(&r, "tinfo", tcsr_read(CSR_TINFO), QEMU_TINFO);
+    }
+    tcsr_write(CSR_TSELECT, 0);
+
+    /* mcontrol: size 15 is unknown (any size); dmode, action, match, chain,
+       timing, select, hit read 0. No privilege bit: nothing fires. */
+    tcsr_write(CSR_TDATA1, (~0UL >> 4) | TTYPE(2));
+    EXPECT_EQ(&r, "mcontrol-ones", tcsr_read(CSR_TDATA1),
+              TTYPE(2) | MC_M | MC_S | MC_U | MC_EXEC | MC_STORE | MC_LOAD);
+    tcsr_write(CSR_TDATA1, TTYPE(2) | (1UL << 59) | (1UL << 21) | (1UL << 16) | (1UL << 12) | MC_EXEC);
+    EXPECT_EQ(&r, "mcontrol-size5", tcsr_read(CSR_TDATA1), TTYPE(2) | (1UL << 21) | (1UL << 16) | MC_EXEC);
+    tcsr_write(CSR_TDATA1, TTYPE(6) | (1UL << 24) | (1UL << 23) | (3UL << 16) | (1UL << 22) | MC_STORE);
+    EXPECT_EQ(&r, "mcontrol6", tcsr_read(CSR_TDATA1), TTYPE(6) | (1UL << 24) | (1UL << 23) | (3UL << 16) | MC_STORE);
+    tcsr_write(CSR_TDATA1, TTYPE(3) | MC_LOAD);
+    EXPECT_EQ(&r, "type3-ignored", tcsr_read(CSR_TDATA1), TTYPE(6) | (1UL << 24) | (1UL << 23) | (3UL << 16) | MC_STORE);
+    tcsr_write(CSR_TDATA1, 0);
+    EXPECT_EQ(&r, "type0-ignored", tcsr_read(CSR_TDATA1), TTYPE(6) | (1UL << 24) | (1UL << 23) | (3UL << 16) | MC_STORE);
+    tcsr_write(CSR_TDATA1, TTYPE(2));
+    EXPECT_EQ(&r, "back-to-type2", tcsr_read(CSR_TDATA1), TTYPE(2));
+    tcsr_write(CSR_TDATA2, 0xfedcba9876543210UL);
+    EXPECT_EQ(&r, "tdata2", tcsr_read(CSR_TDATA2), 0xfedcba9876543210UL);
+    tcsr_write(CSR_TDATA3, ~0UL);
+    EXPECT_EQ(&r, "tdata3-ignored", tcsr_read(CSR_TDATA3), 0);
+    tcsr_write(CSR_TINFO, 0);
+    EXPECT_EQ(&r, "tinfo-write-ignored", tcsr_read(CSR_TINFO), QEMU_TINFO);
+    expect(&r, !try_read_tcontrol(&v), "tcontrol-exists", v, 0);
+    EXPECT_EQ(&r, "tcontrol-mcause", hs->mcause, CAUSE_ILLEGAL);
+    expect(&r, !try_read_mcontext(&v), "mcontext-exists", v, 0);
+    EXPECT_EQ(&r, "mcontext-mcause", hs->mcause, CAUSE_ILLEGAL);
+    triggers_reset();
+    end(&r);
+}
+
+static void expect_breakpoint(struct result *r, const char *what, u64 traps, u64 epc)
+{
+    struct hart_state *hs = &harts[0];
+    if (!expect(r, traps == 1, what, traps, 1)) return;
+    if (!expect(r, hs->mcause == CAUSE_BREAKPOINT, what, hs->mcause, CAUSE_BREAKPOINT)) return;
+    if (!expect(r, hs->mepc == epc, what, hs->mepc, epc)) return;
+    expect(r, hs->mtval == TRIGGER_MTVAL, what, hs->mtval, TRIGGER_MTVAL);
+}
+
+/* Execute triggers armed in M-mode fire before the instruction, in M only. */
+static void test_trigger_execute(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    if (!triggers_present) {
+        skip("trigger-execute", "no trigger module");
+        return;
+    }
+    begin(&r, "trigger-execute");
+    hs->mode = TRAP_SKIP;
+    u64 insn = (u64)trigger_exec_insn;
+
+    tcsr_write(CSR_TDATA2, insn);
+    tcsr_write(CSR_TDATA1, TTYPE(2) | MC_M | MC_EXEC);
+    u64 n = hs->ntraps;
+    u64 v = trigger_exec(5);
+    expect_breakpoint(&r, "mcontrol-M", hs->ntraps - n, insn);
+    EXPECT_EQ(&r, "mcontrol-M-MPP", (hs->mstatus >> 11) & 3, 3);
+    EXPECT_EQ(&r, "mcontrol-M-skipped", v, 5);
+
+    tcsr_write(CSR_TDATA1, TTYPE(2) | MC_S | MC_U | MC_EXEC);
+    n = hs->ntraps;
+    v = trigger_exec(5);
+    EXPECT_EQ(&r, "mcontrol-SU-traps", hs->ntraps - n, 0);
+    EXPECT_EQ(&r, "mcontrol-SU-ran", v, 6);
+
+    tcsr_write(CSR_TDATA1, TTYPE(2));
+    tcsr_write(CSR_TSELECT, 1);
+    tcsr_write(CSR_TDATA2, insn);
+    tcsr_write(CSR_TDATA1, TTYPE(6) | MC_M | MC_EXEC);
+    n = hs->ntraps;
+    v = trigger_exec(7);
+    expect_breakpoint(&r, "mcontrol6-M", hs->ntraps - n, insn);
+    EXPECT_EQ(&r, "mcontrol6-M-skipped", v, 7);
+
+    tcsr_write(CSR_TDATA1, TTYPE(6) | (1UL << 24) | (1UL << 23) | MC_S | MC_U | MC_EXEC);
+    n = hs->ntraps;
+    v = trigger_exec(7);
+    EXPECT_EQ(&r, "mcontrol6-VS-VU-S-U-traps", hs->ntraps - n, 0);
+    triggers_reset();
+    end(&r);
+}
+
+/* Load and store triggers armed in M-mode: the access does not happen. */
+static void test_trigger_load_store(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    if (!triggers_present) {
+        skip("trigger-load-store", "no trigger module");
+        return;
+    }
+    begin(&r, "trigger-load-store");
+    hs->mode = TRAP_SKIP;
+    u64 addr = (u64)&trigger_var;
+    trigger_var = 0x1234;
+
+    tcsr_write(CSR_TDATA2, addr);
+    tcsr_write(CSR_TDATA1, TTYPE(2) | MC_M | MC_LOAD);
+    u64 n = hs->ntraps;
+    probe_load(addr);
+    expect_breakpoint(&r, "load", hs->ntraps - n, (u64)probe_load_insn);
+    n = hs->ntraps;
+    probe_store(addr);
+    EXPECT_EQ(&r, "store-with-load-trigger-traps", hs->ntraps - n, 0);
+
+    tcsr_write(CSR_TDATA1, TTYPE(2));
+    trigger_var = 0x77;
+    tcsr_write(CSR_TDATA1, TTYPE(6) | MC_M | MC_STORE);
+    n = hs->ntraps;
+    probe_store(addr);
+    expect_breakpoint(&r, "store", hs->ntraps - n, (u64)probe_store_insn);
+    n = hs->ntraps;
+    u64 loaded = probe_load(addr);
+    EXPECT_EQ(&r, "load-with-store-trigger-traps", hs->ntraps - n, 0);
+    tcsr_write(CSR_TDATA1, TTYPE(2));
+    EXPECT_EQ(&r, "load-with-store-trigger-value", loaded, 0x77);
+    EXPECT_EQ(&r, "store-did-not-happen", trigger_var, 0x77);
+    triggers_reset();
+    end(&r);
+}
+
+/* Triggers armed for S fire on S-mode code and are taken in M (medeleg = 0);
+   triggers armed for M or U do not fire there, and S ones not in M. */
+static void test_trigger_smode(void)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    if (!triggers_present) {
+        skip("trigger-smode", "no trigger module");
+        return;
+    }
+    begin(&r, "trigger-smode");
+    smode_pmp_all();
+    u64 addr = (u64)&trigger_var;
+    trigger_var = 0x55;
+
+    tcsr_write(CSR_TDATA2, addr);
+    tcsr_write(CSR_TDATA1, TTYPE(2) | MC_M | MC_LOAD);
+    struct mprv_probe p = s_access(0, addr, 0);
+    if (s_ok(&r, "M-trigger: S-load", p)) EXPECT_EQ(&r, "M-trigger: S-load-value", p.value, 0x55);
+
+    tcsr_write(CSR_TDATA1, TTYPE(2) | MC_U | MC_LOAD);
+    s_ok(&r, "U-trigger: S-load", s_access(0, addr, 0));
+
+    tcsr_write(CSR_TDATA1, TTYPE(2) | MC_S | MC_LOAD);
+    p = s_access(0, addr, 0);
+    if (expect(&r, p.traps == 1 && p.cause == CAUSE_BREAKPOINT, "S-trigger: S-load", p.cause, CAUSE_BREAKPOINT)) {
+        EXPECT_EQ(&r, "S-trigger: mepc", hs->mepc, (u64)smode_access_load);
+        EXPECT_EQ(&r, "S-trigger: mtval", p.tval, TRIGGER_MTVAL);
+        EXPECT_EQ(&r, "S-trigger: MPP", (hs->mstatus >> 11) & 3, 1);
+    }
+    hs->mode = TRAP_SKIP;
+    u64 n = hs->ntraps;
+    probe_load(addr);
+    EXPECT_EQ(&r, "S-trigger: M-load-traps", hs->ntraps - n, 0);
+
+    tcsr_write(CSR_TDATA1, TTYPE(2));
+    tcsr_write(CSR_TDATA2, (u64)smode_access_load);
+    tcsr_write(CSR_TDATA1, TTYPE(6) | MC_S | MC_EXEC);
+    p = s_access(0, addr, 0);
+    if (expect(&r, p.traps == 1 && p.cause == CAUSE_BREAKPOINT, "S-exec-trigger", p.cause, CAUSE_BREAKPOINT)) {
+        EXPECT_EQ(&r, "S-exec-trigger: mepc", hs->mepc, (u64)smode_access_load);
+        EXPECT_EQ(&r, "S-exec-trigger: MPP", (hs->mstatus >> 11) & 3, 1);
+    }
+    triggers_reset();
+    end(&r);
+}
+
 /* ---- secondary harts ------------------------------------------------------- */
 
 static void secondary(u64 h)
@@ -1759,11 +2054,16 @@ void testfw_main(u64 a0, u64 fdt, u64 info)
         secondary(a0);
     }
     csr_write(mie, 0);
-    native = (u64)_start == MONITOR_BASE;
+    monitor_base = fdt_memory_end(fdt);
+    native = monitor_base == DRAM_END;
 
     puts_("\nTESTFW: firmvisor test firmware at ");
     puthex((u64)_start);
-    puts_(native ? " (native, real M-mode)\n" : " (under the monitor)\n");
+    puts_(native ? " (native, real M-mode)\n" : " (under the monitor, which is at ");
+    if (!native) {
+        puthex(monitor_base);
+        puts_(")\n");
+    }
 
     test_boot_args(a0, fdt, info);
     test_ecall();
@@ -1791,6 +2091,10 @@ void testfw_main(u64 a0, u64 fdt, u64 info)
     test_plic_other_hart();
     test_clint_smode();
     test_csr_registers();
+    test_trigger_csrs();
+    test_trigger_execute();
+    test_trigger_load_store();
+    test_trigger_smode();
 
     struct hart_state *hs = &harts[0];
     if (hs->unexpected) {

@@ -2,8 +2,8 @@
  * Firmvisor test firmware: entry, trap entry (direct and vectored), helpers.
  *
  * Position independent: only PC-relative addressing (lla, auipc, jal,
- * branches). The image is linked at 0x80100000 (the monitor's firmware slot)
- * but also runs unmodified from 0x80000000 as QEMU's -bios.
+ * branches). The image is linked at 0x80000000, where QEMU's -bios and the
+ * monitor both place it.
  *
  * Entry on every hart: a0 = hartid, a1 = FDT, a2 = fw_dynamic_info.
  */
@@ -235,6 +235,17 @@ probe_store_insn:
 probe_jump:
     jr      a0
 
+/* u64 trigger_exec(u64 v): returns v + 1 unless the addi at trigger_exec_insn
+   is skipped (an execute trigger there fires before it runs). */
+    .globl trigger_exec, trigger_exec_insn
+trigger_exec:
+    .option push
+    .option norvc
+trigger_exec_insn:
+    addi    a0, a0, 1
+    .option pop
+    ret
+
 /* mret into S-mode at `target`, with MPIE and MIE clear. */
 .macro MRET_TO_SMODE target
     lla     t0, \target
@@ -267,6 +278,8 @@ smode_access:
     MRET_TO_SMODE smode_access_stub
 smode_access_stub:
     bnez    a0, 1f
+    .globl smode_access_load
+smode_access_load:
     lw      a0, 0(a1)
     j       smode_access_ecall
 1:  sw      a2, 0(a1)

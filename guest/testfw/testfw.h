@@ -26,6 +26,7 @@ typedef long               i64;
 #define CAUSE_INTR        (1UL << 63)
 #define CAUSE_FETCH_FAULT 1
 #define CAUSE_ILLEGAL     2
+#define CAUSE_BREAKPOINT  3
 #define CAUSE_LOAD_FAULT  5
 #define CAUSE_STORE_FAULT 7
 #define CAUSE_ECALL_S     9
@@ -51,7 +52,7 @@ typedef long               i64;
 #define UART_IER      (UART_BASE + 1)
 #define UART_LSR      (UART_BASE + 5)
 #define UART_IRQ      10
-#define MONITOR_BASE  0x80000000UL
+#define DRAM_END      0x90000000UL   /* QEMU virt -m 256M (scripts/testfw) */
 
 #define csr_read(csr) ({ u64 __v; \
     __asm__ volatile("csrr %0, " #csr : "=r"(__v) :: "memory"); __v; })
@@ -116,6 +117,9 @@ void enter_smode(void);
 extern const char s_mode_ecall[];
 u64 smode_access(u64 op, u64 addr, u64 value);
 extern const char smode_access_ecall[];
+extern const char smode_access_load[];
+u64 trigger_exec(u64 v);
+extern const char trigger_exec_insn[];
 extern const char _start[];
 
 #endif /* __ASSEMBLER__ */

@@ -3,16 +3,13 @@
 #
 # Provides:
 #   qemu_packages        Debian packages a boot needs (QEMU, OpenSBI, U-Boot)
-#   firmware_base        where the deprivileged firmware is loaded (0x80100000)
-#   payload_base         where the payload starts (0x80200000)
+#   dram_base            the start of DRAM on QEMU virt, where -bios goes (0x80000000)
+#   payload_base         where QEMU places the payload after a small -bios (0x80200000)
+#   monitor_firmware_args FILE OPTIONS RATE
+#                        the QEMU arguments that stage FILE (the firmware, as
+#                        it would be given to -bios) and the boot options for
+#                        the monitor in the second flash bank (0x22000000)
 #   is_elf FILE          true when FILE starts with the ELF magic
-#   elf_check_firmware FILE LIMIT
-#                        dies unless FILE is an ELF64 little-endian RISC-V image
-#                        whose entry is firmware_base and whose PT_LOAD
-#                        segments lie in [firmware_base, LIMIT)
-#   bin_check_firmware FILE LIMIT
-#                        dies unless a raw binary loaded at firmware_base ends
-#                        below LIMIT
 
 if [[ -n "${FIRMVISOR_QEMU_SH:-}" ]]; then
     return 0
@@ -20,7 +17,7 @@ fi
 FIRMVISOR_QEMU_SH=1
 
 qemu_packages=(qemu-system-misc opensbi u-boot-qemu)
-firmware_base=$((0x80100000))
+dram_base=$((0x80000000))
 payload_base=$((0x80200000))
 
 # read_le FILE OFFSET SIZE: the little-endian unsigned integer (SIZE 1, 2, 4
@@ -35,44 +32,36 @@ is_elf() {
     [[ -f "$1" ]] && [[ "$(od -An -c -N 4 "$1" | tr -d ' \n')" == '177ELF' ]]
 }
 
-elf_check_firmware() {
-    local file="$1" limit="$2"
-    local class data machine entry phoff phentsize phnum
-    class="$(read_le "$file" 4 1)"
-    data="$(read_le "$file" 5 1)"
-    machine="$(read_le "$file" 18 2)"
-    [[ "$class" == 2 && "$data" == 1 ]] || die "$file: not a 64-bit little-endian ELF"
-    [[ "$machine" == 243 ]] || die "$file: not a RISC-V ELF (e_machine $machine)"
-    entry="$(read_le "$file" 24 8)"
-    phoff="$(read_le "$file" 32 8)"
-    phentsize="$(read_le "$file" 54 2)"
-    phnum="$(read_le "$file" 56 2)"
-    if (( entry != firmware_base )); then
-        die "$(printf '%s: entry point 0x%x, but the monitor enters the firmware at 0x%x: link it at 0x%x (or pass a position-independent raw binary, e.g. fw_dynamic.bin)' \
-            "$file" "$entry" "$firmware_base" "$firmware_base")"
-    fi
-    local i base type paddr memsz loaded=0
-    for ((i = 0; i < phnum; i++)); do
-        base=$((phoff + i * phentsize))
-        type="$(read_le "$file" "$base" 4)"
-        (( type == 1 )) || continue                    # PT_LOAD only
-        paddr="$(read_le "$file" $((base + 24)) 8)"
-        memsz="$(read_le "$file" $((base + 40)) 8)"
-        (( memsz > 0 )) || continue
-        loaded=1
-        if (( paddr < firmware_base || paddr + memsz > limit )); then
-            die "$(printf '%s: segment 0x%x..0x%x lies outside the firmware window 0x%x..0x%x (the monitor owns 0x80000000..0x800fffff, the payload starts at 0x%x)' \
-                "$file" "$paddr" $((paddr + memsz)) "$firmware_base" "$limit" "$payload_base")"
-        fi
+# The monitor reads a boot descriptor and the firmware file from the second
+# bank of QEMU virt's CFI flash, where QEMU's generic loader stages them, and
+# places the firmware exactly as -bios would (Sources/Platform/BootDescriptor.swift,
+# FirmwareImage.swift). The descriptor (32 bytes: magic "FVBOOT\0\1", firmware
+# offset, firmware size, option bits, trace rate; little-endian) is a small
+# file under out/boot named by its content. A comma in a path must be doubled
+# for QEMU's option parser.
+staging_bank=$((0x22000000))
+staging_offset=$((0x1000))
+staging_limit=$((32 << 20))
+
+le_bytes() {   # le_bytes VALUE WIDTH: printf escapes of VALUE, little-endian
+    local value="$1" width="$2" i out=""
+    for ((i = 0; i < width; i++)); do
+        out+="$(printf '\\x%02x' $(( (value >> (8 * i)) & 0xff )))"
     done
-    (( loaded )) || die "$file: no loadable segment"
+    printf '%s' "$out"
 }
 
-bin_check_firmware() {
-    local file="$1" limit="$2" size
-    size="$(stat -c %s "$file")"
-    if (( firmware_base + size > limit )); then
-        die "$(printf '%s: %d bytes at 0x%x end at 0x%x, beyond the firmware window (limit 0x%x)' \
-            "$file" "$size" "$firmware_base" $((firmware_base + size)) "$limit")"
+monitor_firmware_args() {
+    local file="$1" options="$2" rate="$3" size descriptor
+    size="$(stat -L -c %s "$file")"
+    (( size > 0 && size <= staging_limit - staging_offset )) \
+        || die "$file: $size bytes; a firmware must be 1 byte to $((staging_limit - staging_offset)) bytes"
+    mkdir -p "$repo_root/out/boot"
+    descriptor="$repo_root/out/boot/descriptor-$size-$options-$rate.bin"
+    if [[ ! -f "$descriptor" ]]; then
+        printf "FVBOOT\\x00\\x01$(le_bytes "$staging_offset" 8)$(le_bytes "$size" 8)$(le_bytes "$options" 4)$(le_bytes "$rate" 4)" \
+            > "$descriptor.$$" && mv "$descriptor.$$" "$descriptor"
     fi
+    printf '%s\n' -device "loader,file=${descriptor//,/,,},addr=$(printf '0x%x' "$staging_bank"),force-raw=on"
+    printf '%s\n' -device "loader,file=${file//,/,,},addr=$(printf '0x%x' $((staging_bank + staging_offset))),force-raw=on"
 }

@@ -105,6 +105,16 @@ FIRMVISOR_CSR_RW(pmpaddr13, pmpaddr13)
 FIRMVISOR_CSR_RW(pmpaddr14, pmpaddr14)
 FIRMVISOR_CSR_RW(pmpaddr15, pmpaddr15)
 
+/* Debug triggers (Sdtrig). Only after firmvisor_probe_read_tselect found them:
+   on a hart without a trigger module every access traps. */
+FIRMVISOR_CSR_RW(tselect, 0x7A0)
+FIRMVISOR_CSR_RW(tdata1, 0x7A1)
+FIRMVISOR_CSR_RW(tdata2, 0x7A2)
+FIRMVISOR_CSR_RW(tdata3, 0x7A3)
+FIRMVISOR_CSR_RW(tinfo, 0x7A4)
+FIRMVISOR_CSR_RW(tcontrol, 0x7A5)
+FIRMVISOR_CSR_RW(mcontext, 0x7A8)
+
 /* Hypervisor extension: the payload's state, passed through for the firmware. */
 FIRMVISOR_CSR_RW(hstatus, 0x600)
 FIRMVISOR_CSR_RW(hedeleg, 0x602)
@@ -135,6 +145,8 @@ FIRMVISOR_CSR_RW(vsatp, 0x280)
 #undef FIRMVISOR_CSR_RO
 
 FIRMVISOR_CSR_INLINE void cpu_wfi(void) { __asm__ volatile("wfi" : : : "memory"); }
+/* Zihintpause `pause` (a hint: a no-op where not implemented), for spin loops. */
+FIRMVISOR_CSR_INLINE void cpu_pause(void) { __asm__ volatile(".insn i 0x0f, 0, x0, x0, 0x010" : : : "memory"); }
 FIRMVISOR_CSR_INLINE void cpu_fence(void) { __asm__ volatile("fence rw, rw" : : : "memory"); }
 FIRMVISOR_CSR_INLINE void cpu_fence_i(void) { __asm__ volatile("fence.i" : : : "memory"); }
 FIRMVISOR_CSR_INLINE void cpu_sfence_vma_all(void) { __asm__ volatile("sfence.vma zero, zero" : : : "memory"); }

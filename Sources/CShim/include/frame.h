@@ -10,8 +10,23 @@
 #ifndef FIRMVISOR_FRAME_H
 #define FIRMVISOR_FRAME_H
 
-#define FIRMVISOR_MAX_HARTS    8
-#define FIRMVISOR_STACK_SIZE   0x4000      /* 16 KiB per hart, see monitor.ld */
+/*
+ * The monitor runs up to FIRMVISOR_MAX_HARTS harts (the virtual CLINT's and
+ * the doorbells' 64-bit hart masks). Each runs on its own block of
+ * FIRMVISOR_HART_BLOCK bytes after the relocated image (__monitor_end):
+ * the trap frame at +0, the Swift hart context at +FIRMVISOR_BLOCK_CONTEXT,
+ * the monitor stack from +FIRMVISOR_BLOCK_STACK up to the block's end.
+ */
+#define FIRMVISOR_MAX_HARTS     64
+#define FIRMVISOR_HART_BLOCK    0x4000
+#define FIRMVISOR_BLOCK_CONTEXT 0x400
+#define FIRMVISOR_BLOCK_STACK   0x1000
+#define FIRMVISOR_BOOT_STACK    0x2000     /* the cold hart's stack before relocation */
+
+/* firmvisor_boot_plan offsets, for start.S */
+#define PLAN_REGION_BASE       0
+#define PLAN_FDT               16
+#define PLAN_HARTS             24
 
 #define FRAME_X(n)             ((n) * 8)   /* guest x0..x31, x0 unused */
 #define FRAME_MONITOR_SP       256
@@ -59,7 +74,32 @@ _Static_assert(offsetof(firmvisor_frame, tables) == FRAME_TABLES, "frame.tables"
 _Static_assert(offsetof(firmvisor_frame, mstatus) == FRAME_MSTATUS, "frame.mstatus");
 _Static_assert(sizeof(firmvisor_frame) == FRAME_SIZE, "frame size");
 
+/*
+ * What the cold-boot hart decided before the monitor moved itself
+ * (Monitor/Relocation.swift), in .data so that the moved copy carries it.
+ */
+typedef struct firmvisor_boot_plan {
+    uint64_t region_base;  /* the monitor's region: image, then the hart blocks */
+    uint64_t region_size;
+    uint64_t fdt;          /* the device tree, after a move */
+    uint64_t harts;        /* harts the monitor runs: hart ids 0..harts-1 */
+    uint64_t cpus;         /* harts the device tree lists (QEMU started them all) */
+    uint64_t load_base;    /* where QEMU loaded the monitor (the reset address) */
+    uint64_t load_end;     /* ... and the end of its image and boot stack there */
+    uint64_t unmarked;     /* harts >= harts whose cpu node could not be marked "fail" */
+    uint64_t original_fdt; /* where QEMU placed the device tree */
+} firmvisor_boot_plan;
+
+_Static_assert(offsetof(firmvisor_boot_plan, region_base) == PLAN_REGION_BASE, "plan.region_base");
+_Static_assert(offsetof(firmvisor_boot_plan, fdt) == PLAN_FDT, "plan.fdt");
+_Static_assert(offsetof(firmvisor_boot_plan, harts) == PLAN_HARTS, "plan.harts");
+_Static_assert(FRAME_SIZE <= FIRMVISOR_BLOCK_CONTEXT, "the frame fits before the context");
+
 #if defined(__riscv)
+
+/* The boot plan (in .data). */
+extern firmvisor_boot_plan firmvisor_plan;
+firmvisor_boot_plan *firmvisor_boot_plan_storage(void);
 
 /*
  * Restore the guest registers from `f` (mscratch <- f) and `mret`.
@@ -67,7 +107,7 @@ _Static_assert(sizeof(firmvisor_frame) == FRAME_SIZE, "frame size");
  */
 void firmvisor_enter_guest(firmvisor_frame *f) __attribute__((noreturn));
 
-/* The frame of `hartid` (< FIRMVISOR_MAX_HARTS), or NULL. */
+/* The frame of `hartid` (< firmvisor_plan.harts), or NULL. */
 firmvisor_frame *firmvisor_frame_for_hart(uint64_t hartid);
 
 /* Fills f->tables with the addresses of trap.S's register jump tables. */
@@ -80,17 +120,32 @@ void firmvisor_trap_entry(void);
 uint64_t firmvisor_probe_stimecmp(void);
 uint64_t firmvisor_probe_menvcfg(void);
 
+/* 1 when `csrr` of the trigger CSR does not trap, with the value read in
+   *value (left unchanged when it traps): the trigger module (tselect), tinfo,
+   tcontrol, mcontext (probe.S). */
+uint64_t firmvisor_probe_read_tselect(uint64_t *value);
+uint64_t firmvisor_probe_read_tinfo(uint64_t *value);
+uint64_t firmvisor_probe_read_tcontrol(uint64_t *value);
+uint64_t firmvisor_probe_read_mcontext(uint64_t *value);
+
 /* A load or store with mstatus.MPRV = 1 under a local trap vector (mprv.S). */
 uint64_t firmvisor_mprv_access(uint64_t address, uint64_t value, uint64_t operation,
                                uint64_t mstatus, uint64_t *result);
 
-/* Linker symbols: first byte of the image, end of everything incl. stacks. */
+/* Linker symbols, at the running copy: the image's first byte and its end
+   (where the hart blocks begin). */
 uint64_t firmvisor_monitor_start(void);
 uint64_t firmvisor_monitor_end(void);
+/* The end of the image and the boot stack as loaded (before the move). */
+uint64_t firmvisor_load_end(void);
+/* Harts that have reached the moved copy (start.S counts them). */
+uint64_t firmvisor_harts_arrived(void);
 
 /*
  * Provided by Swift (@_cdecl), called from assembly; not declared here so
  * the Swift definitions do not clash with an imported declaration:
+ *   uint64_t firmvisor_plan_relocation(uint64_t fdt);       // fills firmvisor_plan,
+ *                                                          // returns region_base
  *   void firmvisor_hart_entry(uint64_t hartid, uint64_t fdt, uint64_t dyninfo,
  *                             uint64_t is_cold_boot);      // never returns
  *   void firmvisor_trap(firmvisor_frame *frame);           // sets mepc/mstatus

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "frame.h"
+
 #if defined(__riscv)
 
 static inline __attribute__((always_inline)) void firmvisor_lock(volatile uint32_t *word) {
@@ -64,8 +66,8 @@ volatile uint64_t *firmvisor_fence_requested(uint64_t hart);
 volatile uint64_t *firmvisor_fence_completed(uint64_t hart);
 
 /* Bytes reserved for each hart's Swift context and for the shared machine state. */
-#define FIRMVISOR_HART_STORAGE    2048
-#define FIRMVISOR_MACHINE_STORAGE 1024
+#define FIRMVISOR_HART_STORAGE    (FIRMVISOR_BLOCK_STACK - FIRMVISOR_BLOCK_CONTEXT)
+#define FIRMVISOR_MACHINE_STORAGE 4096
 
 /* Zeroed (.bss); the Swift side initialises it at boot. */
 void *firmvisor_hart_storage(uint64_t hartid);

@@ -56,7 +56,7 @@ public enum CLINTWrite: Equatable, Sendable {
 /// compare `mtimecmp` before the firmware has written it.
 public struct VirtualCLINT: Sendable {
     /// The largest number of harts the model serves.
-    public static let maximumHarts = 8
+    public static let maximumHarts = 64
 
     /// Offset of `msip[0]` (ACLINT MSWI, "Register Map").
     public static let msipOffset: UInt64 = 0x0000
@@ -79,9 +79,9 @@ public struct VirtualCLINT: Sendable {
     /// The number of harts, clamped to `1...maximumHarts`.
     public let harts: Int
     /// `msip[h]` bit 0 of every hart, as a bitmap (bit h = hart h).
-    private var msipBits: UInt8 = 0
+    private var msipBits: UInt64 = 0
     /// `mtimecmp[h]` of every hart.
-    private var deadlines: InlineArray<8, UInt64>
+    private var deadlines: InlineArray<64, UInt64>
 
     /// A CLINT serving `harts` harts (clamped to `1...maximumHarts`), in its
     /// reset state.
@@ -96,7 +96,7 @@ public struct VirtualCLINT: Sendable {
     /// does not exist.
     public func msip(hart: Int) -> Bool {
         guard isHart(hart) else { return false }
-        return msipBits & (1 << UInt8(hart)) != 0
+        return msipBits & (1 << UInt64(hart)) != 0
     }
 
     /// Sets `msip[hart]` directly, as the monitor does for an IPI it emulates
@@ -104,9 +104,9 @@ public struct VirtualCLINT: Sendable {
     public mutating func setMSIP(hart: Int, _ pending: Bool) {
         guard isHart(hart) else { return }
         if pending {
-            msipBits |= 1 << UInt8(hart)
+            msipBits |= 1 << UInt64(hart)
         } else {
-            msipBits &= ~(1 << UInt8(hart))
+            msipBits &= ~(1 << UInt64(hart))
         }
     }
 

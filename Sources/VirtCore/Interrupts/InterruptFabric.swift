@@ -3,7 +3,7 @@
 public struct PhysicalActions: Equatable, Sendable {
     /// Harts whose doorbell (real `msip`) must ring so they re-read their
     /// virtual lines: a remote `msip` or `mtimecmp` write.
-    public var doorbells: UInt32 = 0
+    public var doorbells: UInt64 = 0
     /// A hart whose real `mtimecmp` must be set to ``deadline`` (-1: none).
     public var timerHart: Int = -1
     public var deadline: UInt64 = 0
@@ -78,13 +78,13 @@ struct CLINTPort: DeviceRegisters {
     mutating func store(offset: UInt64, width: Int, value: UInt64) {
         switch clint.write(offset: offset, width: width, value: value) {
         case .msip(let target)?:
-            if target != hart { actions.doorbells |= 1 << UInt32(target) }
+            if target != hart { actions.doorbells |= 1 << UInt64(target) }
         case .mtimecmp(let target)?:
             // The real comparator follows the firmware's deadline; the target
             // re-reads MTIP (and re-arms its real MTIE) on its doorbell.
             actions.timerHart = target
             actions.deadline = clint.mtimecmp(hart: target)
-            if target != hart { actions.doorbells |= 1 << UInt32(target) }
+            if target != hart { actions.doorbells |= 1 << UInt64(target) }
         case .mtime?:
             actions.mtimeWriteIgnored = true
         case .unchanged?, nil:

@@ -28,14 +28,21 @@ enum TestEnvironment {
         return !image.isEmpty
     }
 
+    /// Whether the heavy boots run too (`scripts/test --extended` sets
+    /// FIRMVISOR_EXTENDED).
+    static var extended: Bool { !(environment["FIRMVISOR_EXTENDED"] ?? "").isEmpty }
+
     /// Why they are skipped otherwise (one line in swift test's report).
     static let skipReason: Comment = "FIRMVISOR_IMAGE is not set: run scripts/test"
 
     static let opensbiDirectory = "/usr/lib/riscv64-linux-gnu/opensbi/generic"
-    /// The firmware the monitor runs deprivileged, as a raw position-independent binary.
-    static let opensbiDynamicBinary = opensbiDirectory + "/fw_dynamic.bin"
+    /// The firmware the monitor runs deprivileged by default: the same file
+    /// a native boot gives QEMU as -bios.
+    static let opensbiDynamic = opensbiDirectory + "/fw_dynamic.elf"
+    static let opensbiJump = opensbiDirectory + "/fw_jump.elf"
     static let ubootELF = "/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf"
-    static let firmwareAddress = "0x80100000"
+    /// M-mode U-Boot, a raw binary linked at 0x80000000 (CONFIG_TEXT_BASE).
+    static let ubootMachineMode = "/usr/lib/u-boot/qemu-riscv64/u-boot.bin"
 
     private static var environment: [String: String] { ProcessInfo.processInfo.environment }
 

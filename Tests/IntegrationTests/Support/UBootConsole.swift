@@ -6,12 +6,39 @@ import Testing
 enum BootCommand {
     static let memory = "256M"
 
-    /// OpenSBI fw_dynamic (raw binary at 0x8010_0000) deprivileged under the
+    /// A firmware (the file one gives QEMU as -bios) deprivileged under the
     /// monitor, U-Boot as the payload. Arguments after the QEMU binary.
-    static func underMonitor(image: String, firmware: String, kernel: String, smp: Int, cpu: String) -> [String] {
+    static func underMonitor(image: String, firmware: String, kernel: String, smp: Int, cpu: String) throws -> [String] {
         ["-M", "virt", "-nographic", "-m", memory, "-smp", String(smp), "-cpu", cpu,
-         "-bios", image, "-device", "loader,file=\(firmware),addr=\(TestEnvironment.firmwareAddress)",
-         "-kernel", kernel]
+         "-bios", image] + (try staged(firmware: firmware)) + ["-kernel", kernel]
+    }
+
+    /// The QEMU arguments that stage `firmware` and the boot options for the
+    /// monitor in the second flash bank, as `scripts/run` does
+    /// (`monitor_firmware_args` in scripts/lib/qemu.sh; the descriptor is
+    /// Platform's `BootDescriptor`: magic "FVBOOT\0\1", firmware offset 0x1000,
+    /// firmware size, option bits, trace rate, little-endian). The
+    /// descriptor goes under out/boot, named by its content as the script
+    /// names it.
+    static func staged(firmware: String, options: UInt32 = 0, rate: UInt32 = 0) throws -> [String] {
+        let size = try FileManager.default.attributesOfItem(atPath: firmware)[.size] as? UInt64 ?? 0
+        var bytes = Array("FVBOOT".utf8) + [0, 1]
+        func append<T: FixedWidthInteger>(_ value: T) {
+            withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+        }
+        append(UInt64(0x1000))
+        append(size)
+        append(options)
+        append(rate)
+        let directory = TestEnvironment.root.appendingPathComponent("out/boot")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let descriptor = directory.appendingPathComponent("descriptor-\(size)-\(options)-\(rate).bin")
+        if !FileManager.default.fileExists(atPath: descriptor.path) {
+            try Data(bytes).write(to: descriptor, options: .atomic)
+        }
+        func escaped(_ path: String) -> String { path.replacingOccurrences(of: ",", with: ",,") }
+        return ["-device", "loader,file=\(escaped(descriptor.path)),addr=0x22000000,force-raw=on",
+                "-device", "loader,file=\(escaped(firmware)),addr=0x22001000,force-raw=on"]
     }
 }
 
@@ -20,6 +47,10 @@ enum BootCommand {
 struct UBootConsole {
     let session: ConsoleSession
     let underMonitor: Bool
+    /// Whether OpenSBI runs first (false: U-Boot itself is the M-mode firmware).
+    let openSBI: Bool
+    /// Scales every wait: dozens of harts on a 2-core host boot slowly.
+    let patience: Double
 
     /// Text that means the boot went wrong: fail at once instead of waiting.
     static let bootFailures = [
@@ -35,27 +66,33 @@ struct UBootConsole {
     /// End of the last prompt seen: where the next command's output starts.
     var offset = 0
 
-    init(session: ConsoleSession, underMonitor: Bool) {
+    init(session: ConsoleSession, underMonitor: Bool, openSBI: Bool = true, patience: Double = 1) {
         self.session = session
         self.underMonitor = underMonitor
+        self.openSBI = openSBI
+        self.patience = patience
     }
 
     /// Monitor banner (under the monitor), OpenSBI's banner and U-Boot's
     /// first prompt (after its 2 s autoboot countdown and boot scan).
     mutating func bootToPrompt() async throws {
         if underMonitor {
-            let banner = try await session.expect("[firmvisor]", within: 30, failOn: Self.bootFailures)
+            let banner = try await session.expect("[firmvisor]", within: 30 * patience, failOn: Self.bootFailures)
             milestones.append(("monitor", session.elapsed(until: banner.time)))
         }
-        let opensbi = try await session.expect("OpenSBI v1.1", within: 60, failOn: Self.bootFailures)
-        milestones.append(("OpenSBI", session.elapsed(until: opensbi.time)))
+        var start = 0
+        if openSBI {
+            let opensbi = try await session.expect("OpenSBI v1.1", within: 60 * patience, failOn: Self.bootFailures)
+            milestones.append(("OpenSBI", session.elapsed(until: opensbi.time)))
+            start = opensbi.range.upperBound
+        }
         if !underMonitor {
             #expect(session.log.find("[firmvisor]", from: 0) == nil, "a native boot printed a monitor line")
         }
-        let uboot = try await session.expect("U-Boot 20", after: opensbi.range.upperBound, within: 60,
+        let uboot = try await session.expect("U-Boot 20", after: start, within: 60 * patience,
                                              failOn: Self.bootFailures)
         milestones.append(("U-Boot", session.elapsed(until: uboot.time)))
-        let prompt = try await session.expect(Self.prompt, after: uboot.range.upperBound, within: 120,
+        let prompt = try await session.expect(Self.prompt, after: uboot.range.upperBound, within: 120 * patience,
                                               failOn: Self.bootFailures)
         milestones.append(("prompt", session.elapsed(until: prompt.time)))
         offset = prompt.range.upperBound
@@ -113,11 +150,11 @@ struct UBootConsole {
         let start = session.log.count
         try session.send("poweroff\r")
         if underMonitor {
-            let summary = try await session.expect("[firmvisor] summary:", after: start, within: 30,
+            let summary = try await session.expect("[firmvisor] summary:", after: start, within: 30 * patience,
                                                    failOn: Self.powerOffFailures)
             milestones.append(("summary", session.elapsed(until: summary.time)))
         }
-        let status = try await session.waitForExit(within: 30, after: start, failOn: Self.powerOffFailures)
+        let status = try await session.waitForExit(within: 30 * patience, after: start, failOn: Self.powerOffFailures)
         milestones.append(("exit", session.elapsed()))
         return status
     }

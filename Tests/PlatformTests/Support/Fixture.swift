@@ -31,6 +31,8 @@ enum Fixture {
         d.plicSources = 0x60
         d.uart = .init(base: 0x1000_0000, size: 0x100)
         d.testDevice = .init(base: 0x10_0000, size: 0x1000)
+        // The cfi-flash's second bank: where scripts/run stages the firmware.
+        d.stagingFlash = .init(base: 0x2200_0000, size: 0x200_0000)
         return d
     }
 }

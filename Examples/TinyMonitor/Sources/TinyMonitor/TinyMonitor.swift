@@ -263,7 +263,7 @@ public struct TinyMonitor {
             clint.setMTimeCmp(hart: actions.timerHart, actions.deadline)
             events.append(.timerProgrammed(hart: actions.timerHart, deadline: actions.deadline))
         }
-        for target in 0..<platform.harts where actions.doorbells & (1 << UInt32(target)) != 0 {
+        for target in 0..<platform.harts where actions.doorbells & (1 << UInt64(target)) != 0 {
             clint.setMSIP(hart: target, true)
             events.append(.doorbell(hart: target))
         }
