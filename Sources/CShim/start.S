@@ -23,8 +23,8 @@
 
 #include "frame.h"
 
-#if FIRMVISOR_HART_BLOCK != 0x4000
-#error "start.S computes hart blocks with a shift by 14"
+#if FIRMVISOR_HART_BLOCK != 0x8000
+#error "start.S computes hart blocks with a shift by 15"
 #endif
 
     .section .text.entry, "ax", @progbits
@@ -109,7 +109,7 @@ _start:
     /* Cold-boot hart: clear .bss and every hart block, 16 bytes at a time. */
     lla     t0, __bss_start
     lla     t2, __monitor_end
-    slli    t1, t1, 14                  /* harts * FIRMVISOR_HART_BLOCK */
+    slli    t1, t1, 15                  /* harts * FIRMVISOR_HART_BLOCK */
     add     t1, t1, t2
 1:  bgeu    t0, t1, 2f
     sd      zero, 0(t0)
@@ -132,9 +132,9 @@ _start:
 4:  fence   r, rw                       /* acquire: see the cleared blocks */
 
 .Lbss_ready:
-    /* block = __monitor_end + hartid * 16 KiB: frame at +0, stack top at the end. */
+    /* block = __monitor_end + hartid * 32 KiB: frame at +0, stack top at the end. */
     lla     t0, __monitor_end
-    slli    t1, s0, 14
+    slli    t1, s0, 15
     add     t0, t0, t1
     li      t1, FIRMVISOR_HART_BLOCK
     add     sp, t0, t1

@@ -224,6 +224,21 @@ extension HartContext {
         frame.pointee.fast = plainCSRFastPath && assemblyFastPath ? 1 : 0
     }
 
+    /// The most stack any hart has used: the cold-boot hart zeroes every
+    /// block, so the lowest non-zero word of a stack marks its deepest point.
+    static func deepestStack() -> UInt64 {
+        var deepest: UInt64 = 0
+        for h in 0..<machinePointer.pointee.fabric.clint.harts {
+            guard let frame = firmvisor_frame_for_hart(UInt64(h)) else { continue }
+            let block = UInt64(UInt(bitPattern: frame))
+            var address = block + UInt64(FIRMVISOR_BLOCK_STACK)
+            let top = block + UInt64(FIRMVISOR_HART_BLOCK)
+            while address < top && UnsafePointer<UInt64>(bitPattern: UInt(address))!.pointee == 0 { address += 8 }
+            deepest = max(deepest, top - address)
+        }
+        return deepest
+    }
+
     /// The power-off summary: traps from the firmware by cause, world
     /// switches and injected interrupts, summed over the harts.
     static func printSummary() {
@@ -271,6 +286,11 @@ extension HartContext {
         console.write(decimal: total.offloadedCalls)
         console.write(", world switches ")
         console.write(decimal: total.worldSwitches)
+        console.write(", deepest monitor stack ")
+        console.write(decimal: deepestStack())
+        console.write(" of ")
+        console.write(decimal: UInt64(FIRMVISOR_HART_BLOCK - FIRMVISOR_BLOCK_STACK))
+        console.write(" bytes")
         console.write("\n[firmvisor] summary: interrupts injected MSI=")
         console.write(decimal: total.injectedInterrupts[3])
         console.write(" MTI=")

@@ -133,7 +133,7 @@ extension HartContext {
     mutating func refreshDeviceLines() {
         let me = index
         let time = csr_read_time()
-        let (lines, deadline) = withMachine { ($0.fabric.lines(hart: me, time: time), $0.fabric.clint.mtimecmp(hart: me)) }
+        let (lines, deadline) = withMachine { $0.fabric.linesAndDeadline(hart: me, time: time) }
         var bits = lines
         if csr_read_mip() & InterruptBits.meip.rawValue != 0 { bits.insert(.meip) }
         hart.mipDevices = bits

@@ -54,7 +54,7 @@ struct HartContext {
     /// The real triggers hold ``VirtualHart/triggers`` at this
     /// ``TriggerModule/generation`` translated for this world
     /// (``installTriggers()``); `nil` before the first install.
-    var installedTriggers: (generation: UInt32, world: World)? = nil
+    var installedTriggers: (generation: UInt32, world: World, worldDependent: Bool)? = nil
 
     init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout, trace: TraceKinds,
          frame: UnsafeMutablePointer<firmvisor_frame>) {

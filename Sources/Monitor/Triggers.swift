@@ -79,7 +79,10 @@ extension HartContext {
     @inline(__always)
     mutating func installTriggers() {
         guard hart.triggers.isImplemented else { return }
-        if let last = installedTriggers, last.generation == hart.triggers.generation, last.world == installed {
+        // Unchanged triggers whose translation is the same in both worlds
+        // (none armed: the usual case) need nothing on a world switch.
+        if let last = installedTriggers, last.generation == hart.triggers.generation,
+           last.world == installed || !last.worldDependent {
             return
         }
         installTriggersSlowly()
@@ -92,7 +95,12 @@ extension HartContext {
         var onlyWorld: World? = nil
         if let last = installedTriggers, last.generation == hart.triggers.generation { onlyWorld = last.world }
         let all = onlyWorld == nil
+        var worldDependent = false
         for index in 0..<hart.triggers.configuration.count {
+            let other: World = world == .firmware ? .payload : .firmware
+            if hart.triggers.physicalData1(index, for: world) != hart.triggers.physicalData1(index, for: other) {
+                worldDependent = true
+            }
             if let previous = onlyWorld,
                hart.triggers.physicalData1(index, for: world) == hart.triggers.physicalData1(index, for: previous) {
                 continue
@@ -107,7 +115,7 @@ extension HartContext {
                 csr_write_tdata3(hart.triggers.physicalData3(index))
             }
         }
-        installedTriggers = (hart.triggers.generation, world)
+        installedTriggers = (hart.triggers.generation, world, worldDependent)
     }
 
     /// Before the firmware reads `tdata1`: the `hit` bit the real selected

@@ -189,18 +189,26 @@ struct MonitorPlacementTests {
     static let loaded = PlatformDescription.Region(base: 0x8000_0000, size: 0x1_2000)
     static let none = PlatformDescription.Region(base: 0, size: 0)
 
-    @Test("One hart: 128 KiB at the end, the device tree stays")
+    @Test("One hart: the minimum 2 MiB at the end (memory still ends 2 MiB-aligned); QEMU's device tree moves 2 MiB lower")
     func oneHart() throws {
-        let p = try MonitorPlacement.plan(memory: Self.memory, imageSize: 0x1_1000, harts: 1, hartBlock: 0x4000,
-                                          deviceTree: Self.tree, initrd: Self.none, loaded: Self.loaded).get()
-        #expect(p == MonitorPlacement(region: .init(base: 0x8FFE_0000, size: 0x2_0000), deviceTree: 0x8FE0_0000))
-    }
-
-    @Test("64 harts: 2 MiB covering QEMU's device tree, which moves 2 MiB lower")
-    func sixtyFourHarts() throws {
-        let p = try MonitorPlacement.plan(memory: Self.memory, imageSize: 0x1_1000, harts: 64, hartBlock: 0x4000,
+        let p = try MonitorPlacement.plan(memory: Self.memory, imageSize: 0x1_1000, harts: 1, hartBlock: 0x8000,
                                           deviceTree: Self.tree, initrd: Self.none, loaded: Self.loaded).get()
         #expect(p == MonitorPlacement(region: .init(base: 0x8FE0_0000, size: 0x20_0000), deviceTree: 0x8FC0_0000))
+    }
+
+    @Test("64 harts of 32 KiB: 4 MiB; the device tree moves below it")
+    func sixtyFourHarts() throws {
+        let p = try MonitorPlacement.plan(memory: Self.memory, imageSize: 0x1_1000, harts: 64, hartBlock: 0x8000,
+                                          deviceTree: Self.tree, initrd: Self.none, loaded: Self.loaded).get()
+        #expect(p == MonitorPlacement(region: .init(base: 0x8FC0_0000, size: 0x40_0000), deviceTree: 0x8FA0_0000))
+    }
+
+    @Test("A device tree outside the region stays where QEMU put it")
+    func treeElsewhereStays() throws {
+        let low = PlatformDescription.Region(base: 0x8800_0000, size: 0x2000)
+        let p = try MonitorPlacement.plan(memory: Self.memory, imageSize: 0x1_1000, harts: 4, hartBlock: 0x8000,
+                                          deviceTree: low, initrd: Self.none, loaded: Self.loaded).get()
+        #expect(p.deviceTree == 0x8800_0000)
     }
 
     @Test("No room, or a moved tree landing on the initrd: refused")
@@ -208,29 +216,31 @@ struct MonitorPlacementTests {
         #expect(MonitorPlacement.plan(memory: .init(base: 0x8000_0000, size: 0x1_0000), imageSize: 0x1_1000, harts: 1,
                                       hartBlock: 0x4000, deviceTree: Self.tree, initrd: Self.none, loaded: Self.loaded)
                 == .failure(.noRoom))
-        #expect(MonitorPlacement.plan(memory: Self.memory, imageSize: 0x1_1000, harts: 64, hartBlock: 0x4000,
-                                      deviceTree: Self.tree, initrd: .init(base: 0x8F00_0000, size: 0xD0_0000),
+        #expect(MonitorPlacement.plan(memory: Self.memory, imageSize: 0x1_1000, harts: 64, hartBlock: 0x8000,
+                                      deviceTree: Self.tree, initrd: .init(base: 0x8F00_0000, size: 0xB0_0000),
                                       loaded: Self.loaded) == .failure(.deviceTreeCollides))
     }
 
     @Test("For any memory and hart count: a power-of-two region, aligned, at the end, holding every block, clear of the tree")
     func regionInvariants() async {
         await propertyCheck(count: 500, input: Gen.int(in: 1...64), Gen.uint64(in: 4...4096)) { harts, megabytes in
+            let block: UInt64 = 0x8000
             let memory = PlatformDescription.Region(base: 0x8000_0000, size: megabytes << 20)
             let top = memory.base + memory.size
             let tree = PlatformDescription.Region(base: (top - 0x3000) & ~0x1F_FFFF, size: 0x3000)
             guard case .success(let p) = MonitorPlacement.plan(memory: memory, imageSize: 0x1_1000, harts: harts,
-                                                               hartBlock: 0x4000, deviceTree: tree,
+                                                               hartBlock: block, deviceTree: tree,
                                                                initrd: Self.none, loaded: Self.loaded) else {
-                #expect(megabytes < 8, "no placement with \(megabytes) MiB")
+                #expect(megabytes < 16, "no placement with \(megabytes) MiB")
                 return
             }
             #expect(p.region.size.nonzeroBitCount == 1 && p.region.base % p.region.size == 0)
             // At the end: the highest aligned place (DRAM sizes that are not a
             // multiple of the region's size leave less than one region above).
             #expect(p.region.base + p.region.size <= top && top - (p.region.base + p.region.size) < p.region.size)
-            #expect(p.region.size >= 0x1_1000 + UInt64(harts) * 0x4000)
-            #expect(p.region.size < 2 * (0x1_2000 + UInt64(harts) * 0x4000))
+            #expect(p.region.size >= 0x1_1000 + UInt64(harts) * block)
+            #expect(p.region.size == MonitorPlacement.minimumSize || p.region.size < 2 * (0x1_2000 + UInt64(harts) * block))
+            #expect(p.region.base % MonitorPlacement.minimumSize == 0, "memory must end 2 MiB-aligned")
             let moved = PlatformDescription.Region(base: p.deviceTree, size: tree.size)
             #expect(!moved.overlaps(p.region) && memory.contains(moved.base, width: moved.size))
             #expect(p.deviceTree % 0x20_0000 == 0)

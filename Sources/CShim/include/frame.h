@@ -18,7 +18,7 @@
  * the monitor stack from +FIRMVISOR_BLOCK_STACK up to the block's end.
  */
 #define FIRMVISOR_MAX_HARTS     64
-#define FIRMVISOR_HART_BLOCK    0x4000
+#define FIRMVISOR_HART_BLOCK    0x8000     /* 32 KiB: ~14 KiB of stack measured at peak (difftest, adversary) */
 #define FIRMVISOR_BLOCK_CONTEXT 0x400
 #define FIRMVISOR_BLOCK_STACK   0x1000
 #define FIRMVISOR_BOOT_STACK    0x2000     /* the cold hart's stack before relocation */

@@ -83,6 +83,28 @@ public struct VirtualCLINT: Sendable {
     /// `mtimecmp[h]` of every hart.
     private var deadlines: InlineArray<64, UInt64>
 
+    @inline(__always) private func deadline(_ hart: Int) -> UInt64 {
+        deadlines[hart]
+    }
+
+    /// `mtimecmp[hart]` read in place. A non-mutating read of the inline
+    /// array copies all 512 bytes to the stack first in an -Osize Embedded
+    /// build (measured); through `inout` the array is addressed where it is.
+    @inline(__always) private mutating func deadlineInPlace(_ hart: Int) -> UInt64 {
+        withUnsafeMutablePointer(to: &deadlines) { UnsafeRawPointer($0).load(fromByteOffset: 8 * hart, as: UInt64.self) }
+    }
+
+    /// `msip[hart]`, MTIP at `time` and `mtimecmp[hart]` together, read in
+    /// place (see ``mtimecmp(hart:)``; `mutating` only so that the 64-entry
+    /// table is not copied): what a monitor's hot path re-reads after a
+    /// doorbell or a timer change. A hart that does not exist has neither
+    /// line and the reset deadline.
+    public mutating func state(hart: Int, time: UInt64) -> (msip: Bool, mtip: Bool, mtimecmp: UInt64) {
+        guard isHart(hart) else { return (false, false, VirtualCLINT.resetMTimeCmp) }
+        let deadline = deadlineInPlace(hart)
+        return (msipBits & (1 << UInt64(hart)) != 0, time >= deadline, deadline)
+    }
+
     /// A CLINT serving `harts` harts (clamped to `1...maximumHarts`), in its
     /// reset state.
     public init(harts: Int) {
@@ -94,7 +116,7 @@ public struct VirtualCLINT: Sendable {
 
     /// `msip[hart]` bit 0 (ACLINT, "MSIP Registers"); false for a hart that
     /// does not exist.
-    public func msip(hart: Int) -> Bool {
+    @inline(__always) public func msip(hart: Int) -> Bool {
         guard isHart(hart) else { return false }
         return msipBits & (1 << UInt64(hart)) != 0
     }
@@ -112,17 +134,17 @@ public struct VirtualCLINT: Sendable {
 
     /// `mtimecmp[hart]` (ACLINT, "MTIMECMP Registers"); ``resetMTimeCmp`` for
     /// a hart that does not exist.
-    public func mtimecmp(hart: Int) -> UInt64 {
+    @inline(__always) public func mtimecmp(hart: Int) -> UInt64 {
         guard isHart(hart) else { return VirtualCLINT.resetMTimeCmp }
-        return deadlines[hart]
+        return deadline(hart)
     }
 
     /// The virtual MTIP of `hart` at real time `time`: pending whenever
     /// `mtime >= mtimecmp`, unsigned (ACLINT, "MTIMECMP Registers"); false
     /// for a hart that does not exist.
-    public func mtip(hart: Int, time: UInt64) -> Bool {
+    @inline(__always) public func mtip(hart: Int, time: UInt64) -> Bool {
         guard isHart(hart) else { return false }
-        return time >= deadlines[hart]
+        return time >= deadline(hart)
     }
 
     // MARK: Firmware side (MMIO)
@@ -134,6 +156,17 @@ public struct VirtualCLINT: Sendable {
     /// is not supported (width not 4 or 8, unaligned, a hole, a 64-bit access
     /// to `msip`, or a hart index at or above ``harts``).
     public func read(offset: UInt64, width: Int, time: UInt64) -> UInt64? {
+        read(offset: offset, width: width, time: time, deadline: deadline)
+    }
+
+    /// ``read(offset:width:time:)`` without copying the deadline table.
+    mutating func readInPlace(offset: UInt64, width: Int, time: UInt64) -> UInt64? {
+        let deadlines = withUnsafeMutablePointer(to: &self.deadlines) { UnsafeRawPointer($0) }
+        return read(offset: offset, width: width, time: time) { deadlines.load(fromByteOffset: 8 * $0, as: UInt64.self) }
+    }
+
+    @inline(__always)
+    private func read(offset: UInt64, width: Int, time: UInt64, deadline: (Int) -> UInt64) -> UInt64? {
         guard accepts(offset: offset, width: width) else { return nil }
         switch decode(offset: offset, width: width) {
         case .reserved:
@@ -141,7 +174,7 @@ public struct VirtualCLINT: Sendable {
         case .msip(let hart):
             return msip(hart: hart) ? 1 : 0
         case .mtimecmp(let hart, let part):
-            return part.extract(from: deadlines[hart])
+            return part.extract(from: deadline(hart))
         case .mtime(let part):
             return part.extract(from: time)
         }
@@ -165,9 +198,12 @@ public struct VirtualCLINT: Sendable {
             setMSIP(hart: hart, pending)
             return .msip(hart: hart)
         case .mtimecmp(let hart, let part):
-            let new = part.insert(value, into: deadlines[hart])
-            if new == deadlines[hart] { return .unchanged }
-            deadlines[hart] = new
+            let old = deadlineInPlace(hart)
+            let new = part.insert(value, into: old)
+            if new == old { return .unchanged }
+            withUnsafeMutablePointer(to: &deadlines) {
+                UnsafeMutableRawPointer($0).storeBytes(of: new, toByteOffset: 8 * hart, as: UInt64.self)
+            }
             return .mtimecmp(hart: hart)
         case .mtime:
             return .mtime

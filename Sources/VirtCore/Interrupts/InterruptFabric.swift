@@ -33,11 +33,22 @@ public struct InterruptFabric: Sendable {
     /// The CLINT-driven M-level lines of hart `hart` at real time `time`:
     /// MSIP from `msip`, MTIP from `mtime >= mtimecmp`.
     @inlinable
-    public func lines(hart: Int, time: UInt64) -> InterruptBits {
+    @inline(__always) public func lines(hart: Int, time: UInt64) -> InterruptBits {
         var bits: InterruptBits = []
         if clint.msip(hart: hart) { bits.insert(.msip) }
         if clint.mtip(hart: hart, time: time) { bits.insert(.mtip) }
         return bits
+    }
+
+    /// ``lines(hart:time:)`` and `mtimecmp[hart]` read in place
+    /// (``VirtualCLINT/state(hart:time:)``): the monitor's re-read after a
+    /// doorbell or a timer change, without copying the CLINT's tables.
+    public mutating func linesAndDeadline(hart: Int, time: UInt64) -> (lines: InterruptBits, deadline: UInt64) {
+        let s = clint.state(hart: hart, time: time)
+        var bits: InterruptBits = []
+        if s.msip { bits.insert(.msip) }
+        if s.mtip { bits.insert(.mtip) }
+        return (bits, s.mtimecmp)
     }
 
     /// The firmware of hart `hart` performed `operation` at `offset` in the
@@ -45,10 +56,14 @@ public struct InterruptFabric: Sendable {
     public mutating func clintAccess(hart: Int, operation: DeviceOperation, offset: UInt64, value: UInt64,
                                      time: UInt64, reservation: inout DeviceReservation,
                                      actions: inout PhysicalActions) -> DeviceAccessOutcome {
-        var port = CLINTPort(clint: clint, hart: hart, time: time)
-        let outcome = HostDeviceAccess.perform(operation, offset: offset, value: value,
-                                               reservation: &reservation, on: &port)
-        clint = port.clint
+        // The port reaches the CLINT through its address: a copy in and out
+        // would move its 64-entry table twice per access.
+        let (outcome, port) = withUnsafeMutablePointer(to: &clint) { pointer in
+            var port = CLINTPort(clint: pointer, hart: hart, time: time)
+            let outcome = HostDeviceAccess.perform(operation, offset: offset, value: value,
+                                                   reservation: &reservation, on: &port)
+            return (outcome, port)
+        }
         actions.doorbells |= port.actions.doorbells
         if port.actions.timerHart >= 0 {
             actions.timerHart = port.actions.timerHart
@@ -62,28 +77,28 @@ public struct InterruptFabric: Sendable {
 /// The virtual CLINT as one hart's accesses reach it, collecting the
 /// physical consequences of its stores.
 struct CLINTPort: DeviceRegisters {
-    var clint: VirtualCLINT
+    let clint: UnsafeMutablePointer<VirtualCLINT>
     let hart: Int
     let time: UInt64
     var actions = PhysicalActions()
 
     func accepts(offset: UInt64, width: Int) -> Bool {
-        clint.accepts(offset: offset, width: width)
+        clint.pointee.accepts(offset: offset, width: width)
     }
 
     mutating func load(offset: UInt64, width: Int) -> UInt64 {
-        clint.read(offset: offset, width: width, time: time) ?? 0
+        clint.pointee.readInPlace(offset: offset, width: width, time: time) ?? 0
     }
 
     mutating func store(offset: UInt64, width: Int, value: UInt64) {
-        switch clint.write(offset: offset, width: width, value: value) {
+        switch clint.pointee.write(offset: offset, width: width, value: value) {
         case .msip(let target)?:
             if target != hart { actions.doorbells |= 1 << UInt64(target) }
         case .mtimecmp(let target)?:
             // The real comparator follows the firmware's deadline; the target
             // re-reads MTIP (and re-arms its real MTIE) on its doorbell.
             actions.timerHart = target
-            actions.deadline = clint.mtimecmp(hart: target)
+            actions.deadline = clint.pointee.state(hart: target, time: time).mtimecmp
             if target != hart { actions.doorbells |= 1 << UInt64(target) }
         case .mtime?:
             actions.mtimeWriteIgnored = true
