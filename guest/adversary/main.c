@@ -1,15 +1,21 @@
 /*
  * Firmvisor adversarial firmware: a firmware (and its S/U-mode stubs) that
- * tries to break out of virtual M-mode or to wedge the monitor. Runs under
- * the monitor (firmware at 0x80100000); every check is on the architectural
- * outcome the firmware can see. Hart 0 prints
+ * tries to break out of virtual M-mode or to wedge the monitor. Linked at
+ * 0x80000000: QEMU's -bios puts it there natively, the monitor places the
+ * same file there under it. The monitor lives in a naturally aligned
+ * power-of-two region at the end of DRAM that it takes out of the device
+ * tree's memory node; QEMU runs this firmware with -m 256M (DRAM
+ * 0x8000_0000..0x9000_0000), so that region is [end of the memory node,
+ * 0x9000_0000), and the attacks aim there. Every check is on the
+ * architectural outcome the firmware can see. Hart 0 prints
  *   ADV: PASS <name> | ADV: FAIL <name> <what> got=0x.. want=0x..
  *   ADV: NOTE <name> <text> | ADV: DONE pass=N fail=M
  * and always powers off with 0x5555 (the verdict is in the lines); the
  * monitor prints "[firmvisor] monitor fault" if it ever traps itself.
  *
- * Natively (scripts/adversary --native, -bios at 0x8000_0000) the tests aimed
- * at the monitor's memory are skipped; the device tests are the baseline.
+ * Natively (scripts/adversary --native: the memory node ends at 0x9000_0000,
+ * nothing was taken out) the tests aimed at the monitor's memory are skipped;
+ * the device tests are the baseline.
  *
  * Position independent: no pointers in data, no jump tables.
  */
@@ -52,8 +58,9 @@ typedef long i64;
 #define UART_IER   (UART + 1)
 #define UART_LSR   (UART + 5)
 #define UART_IRQ   10
-#define MONITOR_BASE 0x80000000UL
-#define MONITOR_END  0x80100000UL
+/* DRAM on QEMU virt with -m 256M (scripts/adversary). */
+#define DRAM_BASE    0x80000000UL
+#define DRAM_END     0x90000000UL
 #define TICKS_PER_MS 10000UL
 /* Random instructions scribble here: free DRAM outside this image and away
    from its state (32 KiB at 0x8019_0000; the parameters are at 0x8018_0000). */
@@ -127,9 +134,13 @@ static struct hart_state harts[ADV_MAX_HARTS];
 static volatile u64 nharts_seen;
 static volatile u64 flood_go, listen_go;
 static u64 nharts = 1;
-/* Running natively as -bios at 0x8000_0000 (scripts/adversary --native): the
-   tests aimed at the monitor's memory would hit this firmware itself and are
-   skipped; the device and interrupt tests are the native baseline. */
+/* The monitor's region, [monitor_base, monitor_end): what the device tree's
+   memory node no longer covers of DRAM (monitor_region). */
+static u64 monitor_base, monitor_end;
+/* Running natively as -bios (scripts/adversary --native): the memory node
+   covers DRAM to its end, no monitor took anything; the tests aimed at the
+   monitor's memory are skipped, the device and interrupt tests are the native
+   baseline. */
 static int native;
 
 /* ---- console (hart 0 prints) ------------------------------------------------ */
@@ -332,7 +343,13 @@ static void test_monitor_sweep(void)
     /* lb lh lw ld lbu lhu lwu, sb sh sw sd, amoswap.w/d, lr.d, sc.d, c.ld, c.sd */
     static const u32 loads[7] = {0, 1, 2, 3, 4, 5, 6};
     u64 probes = 0;
-    for (u64 a = MONITOR_BASE; a < MONITOR_END; a += 0x1000) {
+    /* The region the monitor announced by shrinking the memory node: a
+       naturally aligned power of two at the end of DRAM. */
+    u64 size = monitor_end - monitor_base;
+    if (!expect(&r, size >= 0x1000 && (size & (size - 1)) == 0 && (monitor_base & (size - 1)) == 0 &&
+                monitor_end == DRAM_END, "region-shape base", monitor_base, DRAM_END - size))
+        goto out;
+    for (u64 a = monitor_base; a < monitor_end; a += 0x1000) {
         u64 addrs[3] = {a, a + 0x7f8, a + 0xffc};
         for (int k = 0; k < 3; k++) {
             u64 addr = addrs[k];
@@ -383,12 +400,18 @@ static void test_monitor_sweep(void)
                 goto out;
         }
     }
-    /* An access that straddles the end of the monitor's memory. */
-    regs[A2] = MONITOR_END - 4;
+    /* Accesses that straddle the start of the monitor's memory, from the
+       firmware's own (an ld and an sd: 4 bytes each side). */
+    regs[A2] = monitor_base - 4;
     run_insn(load_insn(3, A3, A2), 3, 0, regs);
     probes++;
-    expect(&r, hs->first_valid && (hs->first_cause == 5 || hs->first_cause == 4), "straddle-ld-cause",
-           hs->first_cause, 5);
+    if (!expect(&r, hs->first_valid && (hs->first_cause == 5 || hs->first_cause == 4), "straddle-ld-cause",
+                hs->first_valid ? hs->first_cause : 0xdead, 5))
+        goto out;
+    run_insn(store_insn(3, A4, A2), 3, 0, regs);
+    probes++;
+    expect(&r, hs->first_valid && (hs->first_cause == 7 || hs->first_cause == 6), "straddle-sd-cause",
+           hs->first_valid ? hs->first_cause : 0xdead, 7);
 out:
     end(&r);
     puts_("ADV: monitor-sweep probes="); putdec(probes); puts_("\n");
@@ -438,7 +461,7 @@ static void test_mprv_monitor(void)
     identity_gigapages(0);
     for (int sv39 = 0; sv39 < 2; sv39++) {
         u64 satp = sv39 ? ((8UL << 60) | ((u64)page_table >> 12)) : 0;
-        for (u64 a = MONITOR_BASE; a < MONITOR_END; a += 0x10000) {
+        for (u64 a = monitor_base; a < monitor_end; a += 0x2000) {
             /* S-mode load through the payload's translation. */
             regs[A2] = a;
             csr_write(satp, satp);
@@ -586,11 +609,12 @@ static void test_pmp_lock(void)
     u64 regs[32];
     begin(&r, "pmp-lock-over-monitor");
     sane_regs(regs, 0);
-    /* Entry 0: NAPOT 1 MiB at 0x8000_0000, RWX + L. Entry 1: TOR up to
-       0x8010_0000 RWX + L. Entry 2: everything RWX (for S/U). */
+    /* Entry 0: NAPOT over the monitor's region, RWX + L. Entry 1: TOR up to
+       its end RWX + L. Entry 2: everything RWX (for S/U). */
+    u64 napot = (monitor_base >> 2) | (((monitor_end - monitor_base) >> 3) - 1);
     csr_write(pmpcfg0, 0);
-    csr_write(pmpaddr0, (MONITOR_BASE >> 2) | ((0x100000UL >> 3) - 1));
-    csr_write(pmpaddr1, MONITOR_END >> 2);
+    csr_write(pmpaddr0, napot);
+    csr_write(pmpaddr1, monitor_end >> 2);
     csr_write(pmpaddr2, ~0UL);
     u64 cfg = 0x9fUL | (0x8fUL << 8) | (0x1fUL << 16);
     csr_write(pmpcfg0, cfg);
@@ -598,8 +622,8 @@ static void test_pmp_lock(void)
     EXPECT_EQ(&r, "pmpcfg0-readback", rb, cfg);
     /* Locked: writes to entry 0 are ignored. */
     csr_write(pmpaddr0, 0x1234);
-    EXPECT_EQ(&r, "pmpaddr0-locked", csr_read(pmpaddr0), (MONITOR_BASE >> 2) | ((0x100000UL >> 3) - 1));
-    regs[A2] = MONITOR_BASE + 0x100;
+    EXPECT_EQ(&r, "pmpaddr0-locked", csr_read(pmpaddr0), napot);
+    regs[A2] = monitor_base + 0x100;
     u64 n = run_insn(load_insn(3, A3, A2), 3, 0, regs);
     expect(&r, n >= 1 && hs->first_cause == 5, "firmware-load-cause", hs->first_cause, 5);
     n = run_insn(store_insn(3, A4, A2), 3, 0, regs);
@@ -610,7 +634,7 @@ static void test_pmp_lock(void)
     expect(&r, n >= 1 && hs->first_cause == 5, "S-load-cause", hs->first_cause, 5);
     n = run_insn(store_insn(2, A4, A2), 0, 0, regs);
     expect(&r, n >= 1 && hs->first_cause == 7, "U-store-cause", hs->first_cause, 7);
-    regs[A2] = MONITOR_END - 8;
+    regs[A2] = monitor_end - 8;
     n = run_insn(0x00060067, 1, 0, regs);
     expect(&r, n >= 1 && hs->first_cause == 1, "S-jump-cause", hs->first_cause, 1);
     end(&r);
@@ -659,19 +683,25 @@ static void test_wfi_timer(void)
     u64 n = hs->ntraps;
     csr_clear(mstatus, MSTATUS_MIE);
     csr_write(mie, MIP_MTIP);
-    u64 t0 = now();
-    w64(MTIMECMP(0), t0 + 10 * TICKS_PER_MS);
-    u64 wakes = 0;
-    while (!(csr_read(mip) & MIP_MTIP) && now() - t0 < 3000 * TICKS_PER_MS) {
-        __asm__ volatile("wfi" ::: "memory");
-        wakes++;
+    /* On a busy host (8 harts' threads on a few cores) the deadline can pass
+       before the first wfi: then again, twice as far out (at most 7 tries). */
+    u64 wakes = 0, mipv = 0, tries = 0;
+    for (u64 delay = 10 * TICKS_PER_MS; delay <= 640 * TICKS_PER_MS && !wakes; delay *= 2) {
+        tries++;
+        u64 t0 = now();
+        w64(MTIMECMP(0), t0 + delay);
+        while (!(csr_read(mip) & MIP_MTIP) && now() - t0 < 3000 * TICKS_PER_MS) {
+            __asm__ volatile("wfi" ::: "memory");
+            wakes++;
+        }
+        mipv = csr_read(mip);
+        w64(MTIMECMP(0), ~0UL);
     }
-    u64 mipv = csr_read(mip);
-    w64(MTIMECMP(0), ~0UL);
     csr_write(mie, 0);
     expect(&r, (mipv & MIP_MTIP) != 0, "mip.MTIP", mipv, MIP_MTIP);
     EXPECT_EQ(&r, "traps", hs->ntraps - n, 0);
     expect(&r, wakes >= 1 && wakes < 1000, "wakes", wakes, 1);
+    if (tries > 1) note("wfi-timer-mie0", "deadline passed before the first wfi; tries", tries);
     end(&r);
 }
 
@@ -681,10 +711,9 @@ static u64 pick_value(struct hart_state *hs)
 {
     u64 x = rnd(hs);
     switch (x % 10) {
-    case 0: case 1: return MONITOR_BASE + (rnd(hs) & 0xffff8);          /* the monitor */
-    /* its last bytes, minus the largest immediate: an access must not reach
-       this firmware's own code just above (the sweep covers the straddle) */
-    case 2: return MONITOR_END - 2048 - 8 + (rnd(hs) & 7);
+    case 0: case 1: return monitor_base + (rnd(hs) & (monitor_end - monitor_base - 1) & ~7UL); /* the monitor */
+    /* its first and last bytes (below: free DRAM; above: the end of DRAM) */
+    case 2: return (x & 16) ? monitor_base - 8 + (rnd(hs) & 15) : monitor_end - 8 + (rnd(hs) & 7);
     case 3: return WILD_BASE + 0x4000 + (rnd(hs) & 0x7f8);                /* scratch */
     case 4: return CLINT + (rnd(hs) & 0xfff8);                           /* CLINT */
     case 5: return PLIC + (rnd(hs) & 0x3ffff8);                          /* PLIC */
@@ -1048,7 +1077,100 @@ static void power_off(void)
     for (;;) __asm__ volatile("wfi");
 }
 
-void adversary_main(u64 a0)
+/* ---- the device tree: where the memory node ends ------------------------------------- */
+
+static u32 be32(const u8 *p)
+{
+    return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    while (*a && *a == *b) { a++; b++; }
+    return *a == *b;
+}
+
+static int name_is_memory(const char *name)
+{
+    const char *m = "memory";
+    while (*m && *name == *m) { m++; name++; }
+    return !*m && (!*name || *name == '@');
+}
+
+/*
+ * The highest end (base + size) of the ranges in the "reg" of the root's
+ * memory@... nodes in the flattened device tree at `fdt` (a1 at entry), in
+ * the root's #address-cells/#size-cells; 0 when there is no tree or no
+ * memory node. Natively that is the end of DRAM; under the monitor, the
+ * start of its region.
+ */
+static u64 fdt_memory_end(u64 fdt)
+{
+    const u8 *h = (const u8 *)fdt;
+    if (!fdt || (fdt & 3) || be32(h) != 0xd00dfeed || be32(h + 20) < 17) return 0;
+    u32 total = be32(h + 4), off_struct = be32(h + 8), off_strings = be32(h + 12), size_struct = be32(h + 36);
+    if (off_struct >= total || size_struct > total - off_struct || off_strings >= total) return 0;
+    const u8 *p = h + off_struct, *end = p + size_struct;
+    const char *strings = (const char *)h + off_strings;
+    u32 acells = 2, scells = 1, depth = 0;
+    int memory = 0;
+    u64 top = 0;
+    while (p + 4 <= end) {
+        u32 token = be32(p);
+        p += 4;
+        if (token == 1) {                       /* FDT_BEGIN_NODE */
+            const char *name = (const char *)p;
+            u64 n = 0;
+            while (p + n < end && name[n]) n++;
+            depth++;
+            memory = depth == 2 && name_is_memory(name);
+            p += (n + 4) & ~3UL;
+        } else if (token == 2) {                /* FDT_END_NODE */
+            depth--;
+            memory = 0;
+        } else if (token == 3) {                /* FDT_PROP */
+            if (p + 8 > end) return 0;
+            u32 len = be32(p), nameoff = be32(p + 4);
+            p += 8;
+            if (len > (u64)(end - p) || nameoff >= total - off_strings) return 0;
+            const char *prop = strings + nameoff;
+            if (depth == 1 && len == 4 && str_eq(prop, "#address-cells")) acells = be32(p);
+            if (depth == 1 && len == 4 && str_eq(prop, "#size-cells")) scells = be32(p);
+            if (memory && str_eq(prop, "reg") && acells >= 1 && acells <= 2 && scells >= 1 && scells <= 2) {
+                u32 cells = acells + scells;
+                for (u32 i = 0; (i + cells) * 4 <= len; i += cells) {
+                    u64 base = be32(p + 4 * i), size = be32(p + 4 * (i + acells));
+                    if (acells == 2) base = base << 32 | be32(p + 4 * i + 4);
+                    if (scells == 2) size = size << 32 | be32(p + 4 * (i + acells) + 4);
+                    if (base + size > top) top = base + size;
+                }
+            }
+            p += (len + 3) & ~3U;
+        } else if (token == 4) {                /* FDT_NOP */
+        } else {
+            break;                              /* FDT_END, or garbage */
+        }
+    }
+    return top;
+}
+
+/*
+ * Where the monitor is: DRAM that the memory node no longer covers. Returns
+ * 1 natively (the node covers DRAM to its end), 0 under the monitor, -1 when
+ * the device tree says something else (no memory node, or one that ends
+ * outside DRAM).
+ */
+static int monitor_region(u64 fdt)
+{
+    u64 end = fdt_memory_end(fdt);
+    monitor_base = end;
+    monitor_end = DRAM_END;
+    if (end == DRAM_END) return 1;
+    if (end <= DRAM_BASE || end > DRAM_END) return -1;
+    return 0;
+}
+
+void adversary_main(u64 a0, u64 a1)
 {
     trap_stack_tops[a0] = csr_read(mscratch);
     const volatile u32 *p = (const volatile u32 *)PARAM_ADDR;
@@ -1061,7 +1183,6 @@ void adversary_main(u64 a0)
         if (p[7] | p[8]) { run_from = p[7]; run_to = p[8]; }
     }
     harts[a0].rng = seed ^ (0x100000001b3UL * (a0 + 1));
-    native = (u64)_start == MONITOR_BASE;
     if (a0 != 0) secondary(a0);
 
     puts_("\nADV: firmvisor adversarial firmware at ");
@@ -1069,6 +1190,23 @@ void adversary_main(u64 a0)
     puts_(" seed ");
     puthex(seed);
     puts_("\n");
+    int where = monitor_region(a1);
+    native = where != 0;
+    if (where < 0) {
+        /* Not QEMU virt with -m 256M, or a broken boot protocol: fail. */
+        puts_("ADV: FAIL device-tree no memory node ending in DRAM at a1 = ");
+        puthex(a1);
+        puts_(" (end ");
+        puthex(monitor_base);
+        puts_("); the monitor tests are skipped\n");
+        nfail++;
+    } else if (!native) {
+        puts_("ADV: monitor region ");
+        puthex(monitor_base);
+        puts_("..");
+        puthex(monitor_end);
+        puts_(" (DRAM past the memory node)\n");
+    }
     u64 t0 = now();
     while (now() - t0 < 300 * TICKS_PER_MS && nharts_seen + 1 < ADV_MAX_HARTS) ;
     nharts = nharts_seen + 1;
@@ -1077,8 +1215,9 @@ void adversary_main(u64 a0)
     pmp_allow_all();
 
     if (native) {
-        puts_("ADV: NOTE native run: monitor-sweep, mprv-and-paging-into-monitor, mret-mpp2, random-words-*, "
-              "pmp-lock-over-monitor skipped\n");
+        if (where > 0)
+            puts_("ADV: NOTE native run (the memory node ends at the end of DRAM): monitor-sweep, "
+                  "mprv-and-paging-into-monitor, mret-mpp2, random-words-*, pmp-lock-over-monitor skipped\n");
         test_devices();
         test_wfi_timer();
         test_flood(flood_n);

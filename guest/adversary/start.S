@@ -3,8 +3,8 @@
  * one (random) instruction with every register chosen by the caller, and
  * the stub that restores the firmware afterwards.
  *
- * Position independent: only PC-relative addressing. Linked at 0x80100000.
- * Entry on every hart: a0 = hartid, a1 = FDT.
+ * Position independent: only PC-relative addressing. Linked at 0x80000000.
+ * Entry on every hart: a0 = hartid, a1 = FDT (both reach adversary_main).
  *
  * The trap entry switches to a per-hart trap stack through mscratch (as
  * OpenSBI does), so an instruction that wrecked sp still traps cleanly.

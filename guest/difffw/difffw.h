@@ -4,9 +4,10 @@
 #define DIFFFW_H
 
 #define DIFFFW_STACK_SIZE  16384
-/* The program blob: loaded by QEMU's -device loader at a fixed address that
-   is free both natively (firmware at 0x8000_0000) and under the monitor
-   (firmware at 0x8010_0000, which must end below it). */
+/* The program blob: loaded by QEMU's -device loader at a fixed address
+   above this firmware (at 0x8000_0000, natively and under the monitor alike,
+   which must end below it) and clear of the monitor's load image, which the
+   monitor clears before it places the firmware. */
 #define BLOB_ADDR          0x80180000
 #define BLOB_MAGIC         0x31544644     /* "DFT1" */
 

@@ -4,10 +4,11 @@
  * them as a blob at BLOB_ADDR; this firmware runs each one after resetting
  * the state programs touch, and prints a transcript of everything it
  * observed: values read, traps (cause, epc, tval and status bits), interrupt
- * outcomes. The same binary runs natively (QEMU -bios, real M-mode) and
- * under the monitor (virtual M-mode); scripts/difftest compares the two
- * transcripts. Addresses inside this image are printed relative to it
- * ("I+off") so both runs print the same text.
+ * outcomes. The same file runs natively (QEMU -bios, real M-mode) and
+ * under the monitor (virtual M-mode), at 0x80000000 both times;
+ * scripts/difftest compares the two transcripts op by op (after its
+ * documented masks). Addresses inside this image are printed relative to
+ * it ("I+off"), for the reader.
  *
  * Output: "DIFFFW: BEGIN n", then per program "P <seed> <nops>", one line per
  * op "<i> <fields...>", "E"; finally "DIFFFW: DONE n" and power-off (0x5555).
@@ -396,6 +397,14 @@ static void reset_state(void)
     __asm__ volatile("sc.w zero, zero, (%0)" :: "r"(&scratch[0]) : "memory");
     for (int i = 0; i < 64; i++) scratch[i] = 0x0123456789abcdefUL * (u64)(i + 1);
     s_record[4] = 0;
+    /* Debug triggers: QEMU 7.2's two back to type 2 with nothing armed
+       (trap on a hart without them). */
+    for (u64 t = 0; t < 2; t++) {
+        csr_write(0x7a0, t);
+        csr_write(0x7a1, 2UL << 60);
+        csr_write(0x7a2, 0);
+    }
+    csr_write(0x7a0, 0);
     /* Last: the quiet traps above (CSRs this hart lacks) wrote these. */
     csr_write(mepc, 0);
     csr_write(mcause, 0);

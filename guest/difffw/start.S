@@ -2,8 +2,8 @@
  * Firmvisor differential firmware: entry, trap entry (direct and vectored),
  * the instruction slot runner, the lower-mode entry and the S-mode handler.
  *
- * Position independent: only PC-relative addressing. Linked at 0x80100000,
- * also runs unmodified from 0x80000000 as QEMU's -bios.
+ * Position independent: only PC-relative addressing. Linked at 0x80000000,
+ * where it runs natively (QEMU's -bios) and under the monitor.
  * Entry on every hart: a0 = hartid, a1 = FDT. Only hart 0 interprets; the
  * others park in wfi with mie = 0.
  */
