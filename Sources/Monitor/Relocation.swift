@@ -114,37 +114,18 @@ func placeFirmware(platform: PlatformDescription, plan: firmvisor_boot_plan) -> 
     for i in 0..<image.segmentCount {
         let segment = image.segments[i]
         let to = UnsafeMutableRawPointer(bitPattern: UInt(segment.address))!
-        let from = file.baseAddress! + Int(segment.fileOffset)
-        var offset = 0
-        while offset + 8 <= Int(segment.fileSize) {
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
-            offset += 8
-        }
-        while offset < Int(segment.fileSize) {
-            to.storeBytes(of: from.load(fromByteOffset: offset, as: UInt8.self), toByteOffset: offset, as: UInt8.self)
-            offset += 1
-        }
+        // CShim's memcpy: 8 bytes per load/store pair when both ends allow.
+        to.copyMemory(from: file.baseAddress! + Int(segment.fileOffset), byteCount: Int(segment.fileSize))
         zero(from: segment.address + segment.fileSize, to: segment.address + segment.memorySize)
     }
     cpu_fence()
     return (image, descriptor)
 }
 
-/// Clears `[from, to)`.
+/// Clears `[from, to)` (CShim's memset: 8-byte stores).
 func zero(from: UInt64, to: UInt64) {
-    var address = from
-    while address < to && address & 7 != 0 {
-        UnsafeMutablePointer<UInt8>(bitPattern: UInt(address))!.pointee = 0
-        address += 1
-    }
-    while address + 8 <= to {
-        UnsafeMutablePointer<UInt64>(bitPattern: UInt(address))!.pointee = 0
-        address += 8
-    }
-    while address < to {
-        UnsafeMutablePointer<UInt8>(bitPattern: UInt(address))!.pointee = 0
-        address += 1
-    }
+    guard to > from, let start = UnsafeMutableRawPointer(bitPattern: UInt(from)) else { return }
+    start.initializeMemory(as: UInt8.self, repeating: 0, count: Int(to - from))
 }
 
 /// Waits (at most 30 seconds of `mtime`: QEMU starts dozens of harts
