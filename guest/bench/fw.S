@@ -1,9 +1,10 @@
 /*
  * Firmvisor bench firmware: entry, trap entry and the measured loops.
  *
- * M-mode, position independent (PC-relative only): linked at 0x80100000, the
- * monitor's firmware slot, and also run unmodified as QEMU's -bios at
- * 0x80000000 for the native reference. One hart measures; others park.
+ * M-mode, linked at 0x80000000: the same binary runs as QEMU's -bios (the
+ * native reference, real M-mode) and under the monitor, which places it where
+ * -bios would and enters it there in virtual M-mode. One hart measures;
+ * others park.
  *
  * Every loop reads instret (rdinstret: natively readable in real and in
  * virtual M-mode) before and after, and returns the difference:

@@ -17,8 +17,8 @@
  * the payload makes no SBI call under this firmware: it powers off through
  * the test device directly.
  *
- * Position independent (PC-relative only): linked at 0x80100000 (the
- * monitor's firmware slot) and run unmodified as QEMU's -bios at 0x80000000.
+ * Linked at 0x80000000: the same binary runs as QEMU's -bios and under the
+ * monitor (which places it where -bios would).
  */
 #define FW_DYNAMIC_INFO_MAGIC   0x4942534f      /* "OSBI" */
 #define PAYLOAD_DEFAULT         0x80200000
