@@ -73,35 +73,39 @@ extension HartContext {
     /// Remote fences with a completion barrier: returns only after every
     /// target executed `fence.i` and `sfence.vma` after the request.
     mutating func remoteFence(_ harts: UInt64) {
-        var tickets: InlineArray<8, UInt64> = InlineArray(repeating: 0)
-        var rest = harts
-        while rest != 0 {
-            let target = rest.trailingZeroBitCount
-            rest &= rest - 1
-            if target == index { continue }
-            tickets[target & 7] = firmvisor_atomic_fetch_add64(firmvisor_fence_requested(UInt64(target)), 1) &+ 1
-            ringDoorbell(hart: target, clintBase: clintBase)
-        }
-        if harts & (1 << UInt64(index)) != 0 {
-            cpu_fence_i()
-            cpu_sfence_vma_all()
-        }
-        rest = harts & ~(1 << UInt64(index))
-        // A hart that halted (a firmware's halt loop, a failed boot) can no
-        // longer answer: after a second of guest time, give up and say so.
-        let start = csr_read_time()
-        let patience = max(machinePointer.pointee.platform.timebaseFrequency, 1)
-        while rest != 0 {
-            let target = rest.trailingZeroBitCount
-            // Serve requests aimed at this hart while waiting: two harts
-            // fencing each other must not wait for each other forever.
-            serveMailbox()
-            if firmvisor_atomic_load64(firmvisor_fence_completed(UInt64(target))) >= tickets[target & 7] {
+        // One ticket per target hart (64 at most), addressed in place.
+        var storage = InlineArray<64, UInt64>(repeating: 0)
+        withUnsafeMutablePointer(to: &storage) { pointer in
+            let tickets = UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt64.self)
+            var rest = harts
+            while rest != 0 {
+                let target = rest.trailingZeroBitCount
                 rest &= rest - 1
-            } else if csr_read_time() &- start > patience {
-                reportOnce(.fenceTimeout, "remote fence: a hart did not answer within 1 s; not waiting for it",
-                           value: UInt64(target))
-                rest &= rest - 1
+                if target == index { continue }
+                tickets[target] = firmvisor_atomic_fetch_add64(firmvisor_fence_requested(UInt64(target)), 1) &+ 1
+                ringDoorbell(hart: target, clintBase: clintBase)
+            }
+            if harts & (1 << UInt64(index)) != 0 {
+                cpu_fence_i()
+                cpu_sfence_vma_all()
+            }
+            rest = harts & ~(1 << UInt64(index))
+            // A hart that halted (a firmware's halt loop, a failed boot) can
+            // no longer answer: after a second of guest time, give up and say so.
+            let start = csr_read_time()
+            let patience = max(machinePointer.pointee.platform.timebaseFrequency, 1)
+            while rest != 0 {
+                let target = rest.trailingZeroBitCount
+                // Serve requests aimed at this hart while waiting: two harts
+                // fencing each other must not wait for each other forever.
+                serveMailbox()
+                if firmvisor_atomic_load64(firmvisor_fence_completed(UInt64(target))) >= tickets[target] {
+                    rest &= rest - 1
+                } else if csr_read_time() &- start > patience {
+                    reportOnce(.fenceTimeout, "remote fence: a hart did not answer within 1 s; not waiting for it",
+                               value: UInt64(target))
+                    rest &= rest - 1
+                }
             }
         }
     }

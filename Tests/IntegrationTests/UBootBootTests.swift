@@ -17,10 +17,15 @@ struct UBootBootTests {
     /// generous: a loaded 2-core host delays timer interrupts.
     static let sleepBounds = 0.9...3.0
 
+    /// Every pairing of 1, 4 and 8 harts with `-cpu` rv64, without Sstc and
+    /// without H.
+    static let machines: [(smp: Int, cpu: String)] = [1, 4, 8].flatMap { smp in
+        ["rv64", "rv64,sstc=false", "rv64,h=false"].map { (smp, $0) }
+    }
+
     @Test("OpenSBI (fw_dynamic.elf, fw_jump.elf) + U-Boot under the monitor: report, version, sleep 1, poweroff",
           .timeLimit(.minutes(5)),
-          arguments: ["fw_dynamic.elf", "fw_jump.elf"], [(1, "rv64"), (4, "rv64,sstc=false"), (8, "rv64,h=false"),
-                                                         (1, "rv64,h=false"), (4, "rv64"), (8, "rv64,sstc=false")])
+          arguments: ["fw_dynamic.elf", "fw_jump.elf"], UBootBootTests.machines)
     func uBootUnderMonitor(firmwareName: String, machine: (smp: Int, cpu: String)) async throws {
         let image = try TestEnvironment.monitorImage()
         let firmware = try TestEnvironment.requireFile(TestEnvironment.opensbiDirectory + "/" + firmwareName,
@@ -41,7 +46,7 @@ struct UBootBootTests {
     /// runs in virtual M-mode, drives the CLINT for its timer and its
     /// secondary harts, and powers off through the test device.
     @Test("M-mode U-Boot under the monitor: prompt, version, sleep 1, poweroff", .timeLimit(.minutes(5)),
-          arguments: [(1, "rv64"), (4, "rv64,sstc=false"), (8, "rv64,h=false")])
+          arguments: UBootBootTests.machines)
     func machineModeUBootUnderMonitor(machine: (smp: Int, cpu: String)) async throws {
         let image = try TestEnvironment.monitorImage()
         let firmware = try TestEnvironment.requireFile(TestEnvironment.ubootMachineMode, package: "u-boot-qemu")

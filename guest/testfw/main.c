@@ -486,6 +486,19 @@ static void test_warl(void)
     EXPECT_EQ(&r, "mstatus.MPP=1-readback", (rb1 >> 11) & 3, 1);
     EXPECT_EQ(&r, "mstatus.MPP=0-readback", (rb0 >> 11) & 3, 0);
 
+    /* mstatus.VS (bits 9-10) and FS (13-14): QEMU 7.2's rv64 keeps VS
+       writable although it has no V extension (the hart's WARL choice, which
+       the monitor probes at boot), FS because it has F. Each value reads
+       back as written, natively and in vM-mode. */
+    for (u64 v = 0; v < 4; v++) {
+        csr_write(mstatus, (old & ~(3UL << 9) & ~(3UL << 13)) | (v << 9) | (v << 13));
+        u64 rb = csr_read(mstatus);
+        csr_write(mstatus, old);
+        EXPECT_EQ(&r, "mstatus.VS-readback", (rb >> 9) & 3, v);
+        EXPECT_EQ(&r, "mstatus.FS-readback", (rb >> 13) & 3, v);
+        EXPECT_EQ(&r, "mstatus.SD-readback", rb >> 63, v == 3);
+    }
+
     /* mtvec MODE 2 and 3 are reserved. */
     u64 tv = csr_read(mtvec);
     csr_write(mtvec, (tv & ~3UL) | 2);
