@@ -20,7 +20,26 @@
 
     .section .text.firmvisor_trap, "ax", @progbits
 
-    /* mtvec direct mode: the vector must be 4-byte aligned. */
+    /*
+     * Two vectors (direct mode, 4-byte aligned). mtvec holds
+     * firmvisor_trap_entry while the firmware's world is installed and its
+     * plain CSR accesses may be served here (firmvisor_set_fast_path), else
+     * firmvisor_trap_entry_full: a trap from the payload never pays for the
+     * fast path's checks.
+     */
+    .balign 4
+    .globl firmvisor_trap_entry_full
+    .type firmvisor_trap_entry_full, @function
+firmvisor_trap_entry_full:
+    csrrw   sp, mscratch, sp            /* sp = frame, mscratch = guest sp */
+    sd      t0, FRAME_X(5)(sp)
+    sd      t1, FRAME_X(6)(sp)
+    sd      t2, FRAME_X(7)(sp)
+    sd      t3, FRAME_X(28)(sp)
+    sd      t4, FRAME_X(29)(sp)
+    sd      t5, FRAME_X(30)(sp)
+    j       .Lfull
+
     .balign 4
     .globl firmvisor_trap_entry
     .type firmvisor_trap_entry, @function
@@ -35,20 +54,25 @@ firmvisor_trap_entry:
     /*
      * Fast path: the firmware's csrrw/csrrs/csrrc (register forms) on
      * mscratch, mepc, mcause, mtval (and mtinst, mtval2 on a hart with H)
-     * from virtual M-mode (the illegal
-     * instruction of real U-mode, MPP = U). They change nothing that could
-     * make an interrupt takeable or switch worlds, so they are served here,
-     * touching only the registers the instruction names, with the semantics
-     * of VirtualHart.executePlainCSR: the frame holds each virtual CSR's
-     * address and write mask (Swift publishes them at boot), and `fast` is 1
-     * only while the firmware's world is installed and CSRs are not traced.
+     * from virtual M-mode (the illegal instruction of real U-mode, MPP = U:
+     * this vector is installed only in the firmware's world). They change
+     * nothing that could make an interrupt takeable or switch worlds, so
+     * they are served here, touching only the registers the instruction
+     * names, with the semantics of VirtualHart.executePlainCSR: the frame
+     * holds each virtual CSR's address and write mask (Swift publishes
+     * them at boot). A slot always holds a legal value (every write, here
+     * or in Swift, is masked), so the old value needs no mask, and a
+     * csrrs/csrrc with rs1 = x0 may store it back unchanged: it has no
+     * side effect (Zicsr: such an instruction does not write, and writing
+     * the same value to plain storage is not observable).
      * Anything else falls through to the full save and Swift.
+     *
+     * t0 = instruction, t1 = mepc, t2 = funct3 - 1 then the old value,
+     * t3 = the slot, t4 = the operand then the new value, t5 = scratch.
      */
-    ld      t0, FRAME_FAST(sp)
-    beqz    t0, .Lfull
     csrr    t0, mcause
     addi    t0, t0, -2
-    bnez    t0, .Lfull                  /* (fast implies the firmware's U-mode: MPP = U) */
+    bnez    t0, .Lfull
     csrr    t1, mepc
     lhu     t0, 0(t1)                   /* the instruction, from memory */
     lhu     t2, 2(t1)
@@ -77,32 +101,27 @@ firmvisor_trap_entry:
     add     t5, t5, t4
     jr      t5
 .Lread_done:
-    ld      t1, FRAME_SLOTS + 8(t3)     /* write mask */
-    ld      t3, FRAME_SLOTS(t3)         /* address of the virtual CSR */
-    ld      t5, 0(t3)
-    and     t5, t5, t1                  /* t5 = old value, its legal bits */
-    /* Writes unless csrrs/csrrc with rs1 = x0 (Zicsr). */
+    ld      t5, FRAME_SLOTS(t3)         /* address of the virtual CSR */
     beqz    t2, 1f                      /* csrrw: new = operand */
-    srli    t0, t0, 15
-    andi    t0, t0, 31
-    beqz    t0, 3f                      /* rs1 = x0: no write */
     addi    t2, t2, -1
     bnez    t2, 2f
-    or      t4, t5, t4                  /* csrrs */
-    j       1f
-2:  not     t4, t4                      /* csrrc */
-    and     t4, t5, t4
-1:  and     t4, t4, t1
-    sd      t4, 0(t3)
-3:
-.Lset_rd:                               /* rd = the old value, t5 */
-    csrr    t1, mepc
-    lhu     t0, 0(t1)
-    mv      t4, t5
+    ld      t2, 0(t5)                   /* csrrs: old (legal already) */
+    or      t4, t2, t4
+    j       3f
+2:  ld      t2, 0(t5)                   /* csrrc */
+    not     t4, t4
+    and     t4, t2, t4
+    j       3f
+1:  ld      t2, 0(t5)                   /* csrrw: old */
+3:  ld      t3, FRAME_SLOTS + 8(t3)     /* write mask */
+    and     t4, t4, t3
+    sd      t4, 0(t5)
+.Lset_rd:                               /* rd = the old value, t2 */
     srli    t5, t0, 4                   /* rd (bits 11:7), shifted to 8 * rd */
     andi    t5, t5, 0xf8
-    ld      t2, FRAME_TABLES + 8(sp)    /* .Lwrite_rd */
-    add     t5, t5, t2
+    beqz    t5, .Lwrite_done            /* rd = x0 (csrw): nothing to write */
+    ld      t3, FRAME_TABLES + 8(sp)    /* .Lwrite_rd */
+    add     t5, t5, t3
     jr      t5
 .Lwrite_done:
     addi    t1, t1, 4
@@ -135,29 +154,29 @@ firmvisor_trap_entry:
     bnez    t4, .Lfull                  /* rs1 != x0: a write */
     ld      t3, FRAME_MSTATUS(sp)
     beqz    t3, .Lfull
-    ld      t5, 0(t3)
-    csrr    t1, mstatus
+    ld      t2, 0(t3)
+    csrr    t5, mstatus
     li      t4, 0x6600                  /* FS | VS */
-    and     t1, t1, t4
-    not     t4, t4
     and     t5, t5, t4
-    or      t5, t5, t1
-    sd      t5, 0(t3)
+    not     t4, t4
+    and     t2, t2, t4
+    or      t2, t2, t5
+    sd      t2, 0(t3)
     li      t4, 0xa00000000             /* UXL = SXL = 2 */
-    or      t5, t5, t4
-    slli    t5, t5, 1                   /* SD from FS and VS */
-    srli    t5, t5, 1
-    srli    t1, t5, 13
-    andi    t1, t1, 3
-    addi    t1, t1, -3
-    seqz    t1, t1
-    srli    t4, t5, 9
+    or      t2, t2, t4
+    slli    t2, t2, 1                   /* SD from FS and VS */
+    srli    t2, t2, 1
+    srli    t5, t2, 13
+    andi    t5, t5, 3
+    addi    t5, t5, -3
+    seqz    t5, t5
+    srli    t4, t2, 9
     andi    t4, t4, 3
     addi    t4, t4, -3
     seqz    t4, t4
-    or      t1, t1, t4
-    slli    t1, t1, 63
-    or      t5, t5, t1
+    or      t5, t5, t4
+    slli    t5, t5, 63
+    or      t2, t2, t5
     j       .Lset_rd
 
 .Lfull:
@@ -180,6 +199,7 @@ firmvisor_trap_entry:
      * Guest register n into t4 (8 bytes an entry): live, except t0-t2 and
      * t3-t5, saved in the frame, and sp, which is in mscratch.
      */
+    .balign 8
     .option push
     .option norvc
     .balign 8
@@ -219,43 +239,44 @@ firmvisor_read_table:
     ld      t4, FRAME_X(30)(sp);    j .Lread_done
     mv      t4, x31;                j .Lread_done
 
-    /* t4 into guest register n (8 bytes an entry). */
+    /* t2 (the old value) into guest register n (8 bytes an entry; x0 is
+       handled before the jump). */
     .balign 8
     .globl firmvisor_write_table
 firmvisor_write_table:
 .Lwrite_rd:
     nop;                            j .Lwrite_done  /* x0 */
-    mv      x1, t4;                 j .Lwrite_done
-    csrw    mscratch, t4;           j .Lwrite_done  /* sp */
-    mv      x3, t4;                 j .Lwrite_done
-    mv      x4, t4;                 j .Lwrite_done
-    sd      t4, FRAME_X(5)(sp);     j .Lwrite_done
-    sd      t4, FRAME_X(6)(sp);     j .Lwrite_done
-    sd      t4, FRAME_X(7)(sp);     j .Lwrite_done
-    mv      x8, t4;                 j .Lwrite_done
-    mv      x9, t4;                 j .Lwrite_done
-    mv      x10, t4;                j .Lwrite_done
-    mv      x11, t4;                j .Lwrite_done
-    mv      x12, t4;                j .Lwrite_done
-    mv      x13, t4;                j .Lwrite_done
-    mv      x14, t4;                j .Lwrite_done
-    mv      x15, t4;                j .Lwrite_done
-    mv      x16, t4;                j .Lwrite_done
-    mv      x17, t4;                j .Lwrite_done
-    mv      x18, t4;                j .Lwrite_done
-    mv      x19, t4;                j .Lwrite_done
-    mv      x20, t4;                j .Lwrite_done
-    mv      x21, t4;                j .Lwrite_done
-    mv      x22, t4;                j .Lwrite_done
-    mv      x23, t4;                j .Lwrite_done
-    mv      x24, t4;                j .Lwrite_done
-    mv      x25, t4;                j .Lwrite_done
-    mv      x26, t4;                j .Lwrite_done
-    mv      x27, t4;                j .Lwrite_done
-    sd      t4, FRAME_X(28)(sp);    j .Lwrite_done
-    sd      t4, FRAME_X(29)(sp);    j .Lwrite_done
-    sd      t4, FRAME_X(30)(sp);    j .Lwrite_done
-    mv      x31, t4;                j .Lwrite_done
+    mv      x1, t2;                 j .Lwrite_done
+    csrw    mscratch, t2;           j .Lwrite_done  /* sp */
+    mv      x3, t2;                 j .Lwrite_done
+    mv      x4, t2;                 j .Lwrite_done
+    sd      t2, FRAME_X(5)(sp);     j .Lwrite_done
+    sd      t2, FRAME_X(6)(sp);     j .Lwrite_done
+    sd      t2, FRAME_X(7)(sp);     j .Lwrite_done
+    mv      x8, t2;                 j .Lwrite_done
+    mv      x9, t2;                 j .Lwrite_done
+    mv      x10, t2;                j .Lwrite_done
+    mv      x11, t2;                j .Lwrite_done
+    mv      x12, t2;                j .Lwrite_done
+    mv      x13, t2;                j .Lwrite_done
+    mv      x14, t2;                j .Lwrite_done
+    mv      x15, t2;                j .Lwrite_done
+    mv      x16, t2;                j .Lwrite_done
+    mv      x17, t2;                j .Lwrite_done
+    mv      x18, t2;                j .Lwrite_done
+    mv      x19, t2;                j .Lwrite_done
+    mv      x20, t2;                j .Lwrite_done
+    mv      x21, t2;                j .Lwrite_done
+    mv      x22, t2;                j .Lwrite_done
+    mv      x23, t2;                j .Lwrite_done
+    mv      x24, t2;                j .Lwrite_done
+    mv      x25, t2;                j .Lwrite_done
+    mv      x26, t2;                j .Lwrite_done
+    mv      x27, t2;                j .Lwrite_done
+    sd      t2, FRAME_X(28)(sp);    j .Lwrite_done
+    sd      t2, FRAME_X(29)(sp);    j .Lwrite_done
+    sd      t2, FRAME_X(30)(sp);    j .Lwrite_done
+    mv      x31, t2;                j .Lwrite_done
     .option pop
     .size firmvisor_trap_entry, . - firmvisor_trap_entry
 

@@ -221,7 +221,7 @@ extension HartContext {
         let statusChecks = hart.mstatus.rawValue == 0x5E17_0006
         hart.mstatus = savedStatus
         frame.pointee.mstatus = statusChecks ? status : 0
-        frame.pointee.fast = plainCSRFastPath && assemblyFastPath ? 1 : 0
+        firmvisor_set_fast_path(frame, plainCSRFastPath && assemblyFastPath ? 1 : 0)
     }
 
     /// The most stack any hart has used: the cold-boot hart zeroes every

@@ -12,10 +12,10 @@ struct HartContext {
     var installed: World = .firmware {
         didSet {
             plainCSRFastPath = installed == .firmware && !trace.contains(.csr)
-            frame.pointee.fast = plainCSRFastPath && assemblyFastPath ? 1 : 0
+            firmvisor_set_fast_path(frame, plainCSRFastPath && assemblyFastPath ? 1 : 0)
         }
     }
-    /// This hart's trap frame (trap.S reads `fast` and the CSR slots there).
+    /// This hart's trap frame (trap.S reads the CSR slots there; `fast` records which vector mtvec holds).
     let frame: UnsafeMutablePointer<firmvisor_frame>
     /// trap.S's fast path may run: the slots it writes were verified at boot
     /// to be this hart's virtual `mscratch`, `mepc`, `mcause`, `mtval`.

@@ -51,7 +51,8 @@ typedef struct firmvisor_frame {
     uint64_t hartid;       /* offset 264 */
     uint64_t scratch[6];   /* offset 272..: free for Swift use */
     uint64_t fast;         /* offset 320: 1 while trap.S may serve the firmware's
-                              plain CSR accesses (firmware world, not traced) */
+                              plain CSR accesses (firmware world, not traced);
+                              mtvec is then firmvisor_trap_entry */
     uint64_t fast_count;   /* offset 328: illegal-instruction traps trap.S served */
     uint64_t slots[24];    /* offset 336: address and write mask of the virtual CSR
                               0x340 + i (mscratch, mepc, mcause, mtval, and mtinst,
@@ -113,8 +114,18 @@ firmvisor_frame *firmvisor_frame_for_hart(uint64_t hartid);
 /* Fills f->tables with the addresses of trap.S's register jump tables. */
 void firmvisor_frame_install_tables(firmvisor_frame *f);
 
-/* The trap vector installed in mtvec (direct mode); not callable. */
+/* The trap vectors (direct mode; not callable): with the fast path for the
+   firmware's plain CSR accesses, and without it. */
 void firmvisor_trap_entry(void);
+void firmvisor_trap_entry_full(void);
+
+/* Records whether trap.S may serve the firmware's plain CSR accesses and
+   installs the matching vector in mtvec. */
+static inline __attribute__((always_inline)) void firmvisor_set_fast_path(firmvisor_frame *f, uint64_t on) {
+    f->fast = on;
+    uintptr_t vector = on ? (uintptr_t)firmvisor_trap_entry : (uintptr_t)firmvisor_trap_entry_full;
+    __asm__ volatile("csrw mtvec, %0" : : "r"(vector));
+}
 
 /* 1 when reading `stimecmp` does not trap (the hart implements Sstc). */
 uint64_t firmvisor_probe_stimecmp(void);
