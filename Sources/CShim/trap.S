@@ -33,7 +33,36 @@
 firmvisor_trap_entry_full:
     csrrw   sp, mscratch, sp            /* sp = frame, mscratch = guest sp */
     sd      t0, FRAME_X(5)(sp)
-    sd      t1, FRAME_X(6)(sp)
+    /*
+     * The payload's SBI set_timer (ecall from S, a7 = "TIME", a6 = 0) on a
+     * hart with Sstc, offloaded: the payload's stimecmp is live in the real
+     * register and nothing else of the virtual state or the real mie changes
+     * (the firmware's MTIE is already set, as OpenSBI's
+     * sbi_timer_event_start leaves it), so stimecmp = a0, a0 = a1 = 0
+     * (SBI_SUCCESS) and the payload resumes after its ecall. `timer` is 1
+     * only when all that holds (Swift keeps it on every return).
+     */
+    csrr    t0, mcause
+    addi    t0, t0, -9
+    bnez    t0, 1f
+    ld      t0, FRAME_TIMER(sp)
+    beqz    t0, 1f
+    bnez    a6, 1f
+    li      t0, 0x54494D45              /* "TIME" */
+    bne     a7, t0, 1f
+    csrw    stimecmp, a0
+    li      a0, 0
+    li      a1, 0
+    csrr    t0, mepc
+    addi    t0, t0, 4
+    csrw    mepc, t0
+    ld      t0, FRAME_TIMER_COUNT(sp)
+    addi    t0, t0, 1
+    sd      t0, FRAME_TIMER_COUNT(sp)
+    ld      t0, FRAME_X(5)(sp)
+    csrrw   sp, mscratch, sp
+    mret
+1:  sd      t1, FRAME_X(6)(sp)
     sd      t2, FRAME_X(7)(sp)
     sd      t3, FRAME_X(28)(sp)
     sd      t4, FRAME_X(29)(sp)

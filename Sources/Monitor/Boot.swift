@@ -249,6 +249,9 @@ extension HartContext {
             var s = hartContext(UInt64(h)).pointee.statistics
             // Plain CSR traps trap.S served without calling Swift.
             s.firmwareExceptions[2] &+= hartContext(UInt64(h)).pointee.frame.pointee.fast_count
+            // Offloaded set_timer calls trap.S served.
+            s.payloadExceptions[9] &+= hartContext(UInt64(h)).pointee.frame.pointee.timer_count
+            s.offloadedCalls &+= hartContext(UInt64(h)).pointee.frame.pointee.timer_count
             for i in 0..<24 {
                 total.firmwareExceptions[i] &+= s.firmwareExceptions[i]
                 total.payloadExceptions[i] &+= s.payloadExceptions[i]

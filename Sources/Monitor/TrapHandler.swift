@@ -64,6 +64,8 @@ func handleTrapSlowly(_ frame: UnsafeMutablePointer<firmvisor_frame>, context: U
     }
     context.pointee.handleTrap(registers: FrameRegisters(frame: frame), mcause: mcause, mepc: mepc,
                                mstatus: mstatus)
+    // trap.S serves the next offloaded set_timer itself while this holds.
+    frame.pointee.timer = context.pointee.sstcTimerFastPath && context.pointee.hart.mie.contains(.mtip) ? 1 : 0
 }
 
 extension HartContext {

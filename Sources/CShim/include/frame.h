@@ -38,7 +38,9 @@
 #define FRAME_SLOT_COUNT       12
 #define FRAME_TABLES           528         /* trap.S's register jump tables (read rs1, write rd) */
 #define FRAME_MSTATUS          544         /* address of the virtual mstatus (0: not served) */
-#define FRAME_SIZE             552
+#define FRAME_TIMER            552         /* 1: trap.S serves the payload's SBI set_timer (Sstc) */
+#define FRAME_TIMER_COUNT      560         /* set_timer calls trap.S served */
+#define FRAME_SIZE             568
 
 #ifndef __ASSEMBLER__
 
@@ -60,6 +62,10 @@ typedef struct firmvisor_frame {
     uint64_t tables[2];    /* offset 528: trap.S's jump tables: read rs1, write rd */
     uint64_t mstatus;      /* offset 544: address of the virtual mstatus, whose
                               reads trap.S serves (0: it does not) */
+    uint64_t timer;        /* offset 552: 1 while trap.S may serve the payload's
+                              SBI set_timer with Sstc (offload on, not traced,
+                              the firmware's MTIE set): stimecmp = a0 */
+    uint64_t timer_count;  /* offset 560: set_timer calls trap.S served */
 } firmvisor_frame;
 
 _Static_assert(offsetof(firmvisor_frame, x) == FRAME_X(0), "frame.x");
@@ -73,6 +79,8 @@ _Static_assert(offsetof(firmvisor_frame, fast_count) == FRAME_FAST_COUNT, "frame
 _Static_assert(offsetof(firmvisor_frame, slots) == FRAME_SLOTS, "frame.slots");
 _Static_assert(offsetof(firmvisor_frame, tables) == FRAME_TABLES, "frame.tables");
 _Static_assert(offsetof(firmvisor_frame, mstatus) == FRAME_MSTATUS, "frame.mstatus");
+_Static_assert(offsetof(firmvisor_frame, timer) == FRAME_TIMER, "frame.timer");
+_Static_assert(offsetof(firmvisor_frame, timer_count) == FRAME_TIMER_COUNT, "frame.timer_count");
 _Static_assert(sizeof(firmvisor_frame) == FRAME_SIZE, "frame size");
 
 /*
