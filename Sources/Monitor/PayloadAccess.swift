@@ -40,9 +40,11 @@ extension HartContext {
     /// it).
     mutating func emulatePayloadDeviceAccess(code: UInt64, pc: UInt64, address: UInt64,
                                              registers: FrameRegisters) -> UInt64? {
-        // A VS-mode guest's addresses are guest-physical after its own
-        // translation: not emulated here (the firmware gets the fault).
-        if hart.configuration.hasHypervisor && entryStatus & MStatus.mpv.rawValue != 0 { return nil }
+        // A VS/VU-mode guest's addresses go through two stages of
+        // translation (vsatp, then hgatp): not emulated here. The firmware
+        // gets the access fault exactly as the real hart reported it (MPV,
+        // GVA, mtinst, mtval2: ``injectException(code:value:pc:)``).
+        if hart.virtualized { return nil }
         let (platform, monitor) = withMachine { ($0.platform, $0.monitor) }
         var memory = GuestMemory(memory: platform.memory, monitor: monitor)
         let satp = csr_read_satp()

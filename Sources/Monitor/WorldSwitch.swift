@@ -16,9 +16,30 @@ extension HartContext {
     /// world is installed, straight into the payload's live S-level trap CSRs
     /// (``VirtualHart/exceptionGoesToLiveSupervisor(code:installed:)``; the
     /// virtual copies are stale there). Returns the pc to continue at.
+    ///
+    /// On a hart with H, an exception from the payload's world carries what
+    /// the real trap reported (`mstatus.GVA`, `mtinst`, `mtval2`: the
+    /// monitor has taken no trap since) and the virtualization mode it came
+    /// from (``VirtualHart/virtualized``), into virtual M-mode as into HS or
+    /// VS (``VirtualHart/takeDelegatedException(code:value:pc:hypervisor:environment:)``).
     mutating func injectException(code: UInt64, value: UInt64, pc: UInt64) -> UInt64 {
+        let hypervisor = installed == .payload && hart.configuration.hasHypervisor
+            ? HypervisorTrapValues(physicalStatus: entryStatus, mtinst: csr_read_mtinst(), mtval2: csr_read_mtval2())
+            : .none
         guard hart.exceptionGoesToLiveSupervisor(code: code, installed: installed) else {
-            return hart.takeException(code: code, value: value, pc: pc)
+            return hart.takeException(code: code, value: value, pc: pc, hypervisor: hypervisor)
+        }
+        if hart.configuration.hasHypervisor {
+            var env = RealHart()
+            let (next, target) = hart.takeDelegatedException(code: code, value: value, pc: pc,
+                                                             hypervisor: hypervisor, environment: &env)
+            if target == .supervisor {
+                csr_write_sepc(hart.sepc)
+                csr_write_scause(hart.scause)
+                csr_write_stval(hart.stval)
+                return csr_read_stvec() & ~UInt64(3)
+            }
+            return next
         }
         _ = hart.takeSupervisorTrap(code: code, value: value, pc: pc)
         csr_write_sepc(hart.sepc)

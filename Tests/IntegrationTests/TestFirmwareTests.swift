@@ -68,7 +68,8 @@ struct TestFirmwareTests {
                            "plic-claim-complete-pending", "plic-claim-threshold", "plic-reserved-offsets",
                            "plic-smode-m-context", "plic-smode-s-context", "plic-smode-pmp",
                            "plic-smode-reserved-offsets", "plic-other-hart", "clint-smode-access", "csr-registers",
-                           "trigger-csrs", "trigger-execute", "trigger-load-store", "trigger-smode"]
+                           "trigger-csrs", "trigger-execute", "trigger-load-store", "trigger-smode",
+                           "h-vs-ecall", "h-vs-illegal", "h-vs-load-fault", "h-vs-mti"]
 
     @Test("Every test passes under the monitor", .timeLimit(.minutes(2)), arguments: [1, 2, 4, 8])
     func underMonitor(smp: Int) async throws {

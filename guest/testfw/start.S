@@ -268,6 +268,57 @@ s_mode_ecall:
     /* Not reached when the handler works; spin so a failure is visible. */
 1:  j       1b
 
+/* u64 enter_vs(u64 a0, u64 a1, u64 a2, u64 target): mret into VS-mode
+   (MPP = S, MPV = 1) at target, with MPIE, MIE and GVA clear; a0..a2 reach
+   the VS code unchanged. The VS code's first trap (its ecall or a fault)
+   comes back to our caller in M-mode through TRAP_RECOVER_RA, with the VS
+   code's a0. hgatp and vsatp are the caller's (Bare in the tests). */
+    .globl enter_vs
+enter_vs:
+    csrw    mepc, a3
+    li      t0, MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MIE | MSTATUS_GVA
+    csrc    mstatus, t0
+    li      t0, (1 << 11) | MSTATUS_MPV
+    csrs    mstatus, t0
+    mret
+
+/* VS-mode snippets (32-bit encodings, so mtinst's transformed instruction
+   is the instruction itself with rs1 and the offset cleared). */
+    .option push
+    .option norvc
+    .globl vs_ecall
+vs_ecall:
+    ecall
+1:  j       1b
+
+/* An M-level CSR from VS: illegal instruction (not virtual instruction). */
+    .globl vs_illegal, vs_illegal_insn
+vs_illegal:
+vs_illegal_insn:
+    csrr    a0, mscratch
+1:  j       1b
+
+/* A load from a1. */
+    .globl vs_load, vs_load_insn
+vs_load:
+vs_load_insn:
+    lw      a0, 0(a1)
+1:  j       1b
+
+/* Spin until the dword at a0 differs from a1 (at most a2 turns), then read
+   sscratch (vsscratch, in VS-mode) into a0 and ecall. */
+    .globl vs_wait, vs_wait_ecall
+vs_wait:
+    ld      t0, 0(a0)
+    bne     t0, a1, 2f
+    addi    a2, a2, -1
+    bnez    a2, vs_wait
+2:  csrr    a0, sscratch
+vs_wait_ecall:
+    ecall
+3:  j       3b
+    .option pop
+
 /* u64 smode_access(u64 op, u64 addr, u64 value): one 32-bit access from
    S-mode: op 0 loads from addr and returns the value, op 1 stores value to
    addr. The stub's ecall (cause 9) or its access fault comes back to our

@@ -9,6 +9,8 @@
 #define MSTATUS_MIE   (1 << 3)
 #define MSTATUS_MPIE  (1 << 7)
 #define MSTATUS_MPP   (3 << 11)
+#define MSTATUS_GVA   0x4000000000   /* bit 38 (H extension) */
+#define MSTATUS_MPV   0x8000000000   /* bit 39 (H extension) */
 
 #define MIP_SEIP      (1 << 9)
 #define MIP_MSIP      (1 << 3)
@@ -94,6 +96,9 @@ struct hart_state {
     volatile u64 msip_after;
     volatile u64 forward_msi;  /* MSI handler writes msip[0] = 1 */
     volatile u64 unexpected, unexp_cause, unexp_epc, unexp_tval;
+    volatile u64 mtinst, mtval2;          /* exceptions, with H */
+    volatile u64 irq_mcause, irq_mepc, irq_mstatus;  /* the last interrupt */
+    volatile u64 irq_mtinst, irq_mtval2;  /* the last interrupt, with H */
 };
 
 /* start.S */
@@ -118,6 +123,9 @@ extern const char s_mode_ecall[];
 u64 smode_access(u64 op, u64 addr, u64 value);
 extern const char smode_access_ecall[];
 extern const char smode_access_load[];
+u64 enter_vs(u64 a0, u64 a1, u64 a2, u64 target);
+extern const char vs_ecall[], vs_illegal[], vs_illegal_insn[], vs_load[], vs_load_insn[];
+extern const char vs_wait[], vs_wait_ecall[];
 u64 trigger_exec(u64 v);
 extern const char trigger_exec_insn[];
 extern const char _start[];

@@ -62,7 +62,7 @@ extension VirtualHart {
 
         case .sret:
             guard mode == .machine || (mode == .supervisor && !mstatus.contains(.tsr)) else { break }
-            return .resume(pc: returnFromSupervisorTrap())
+            return .resume(pc: returnFromSupervisorTrap(environment: &env))
 
         case .wfi:
             // U-mode wfi is illegal (S exists); S-mode wfi with TW is illegal.

@@ -27,6 +27,11 @@ public struct VirtualHart: Sendable {
 
     /// The virtual privilege mode: `.machine` while the firmware runs.
     public var mode: PrivilegeMode = .machine
+    /// The virtualization mode V (H extension; privileged specification,
+    /// "Privilege and Virtualization Modes"): true while the payload runs in
+    /// VS- or VU-mode (`mode` is then S or U). Always false in virtual M-mode
+    /// and on a hart without H.
+    public var virtualized = false
 
     /// `mstatus` without the read-only fields (`UXL`, `SXL`, `SD` are added on read).
     public var mstatus: MStatus = []
@@ -122,4 +127,30 @@ extension CSR {
     public static let hie = CSR(0x604)
     /// `hvip` (H extension): VSSIP here is the writable alias of `mip.VSSIP`.
     public static let hvip = CSR(0x645)
+    /// `hstatus` (H extension): SPV, SPVP and GVA of traps into HS-mode.
+    public static let hstatus = CSR(0x600)
+    /// `hedeleg` (H extension): exceptions from V = 1 delegated on to VS-mode.
+    public static let hedeleg = CSR(0x602)
+    /// `htval` (H extension): a trap into HS-mode's guest physical address >> 2.
+    public static let htval = CSR(0x643)
+    /// `htinst` (H extension): a trap into HS-mode's transformed instruction.
+    public static let htinst = CSR(0x64A)
+    /// `vsstatus`, `vstvec`, `vsepc`, `vscause`, `vstval` (H extension): the
+    /// VS-mode trap state.
+    public static let vsstatus = CSR(0x200)
+    public static let vstvec = CSR(0x205)
+    public static let vsepc = CSR(0x241)
+    public static let vscause = CSR(0x242)
+    public static let vstval = CSR(0x243)
+}
+
+/// Fields of `hstatus` (privileged specification, "Hypervisor Status
+/// Register (hstatus)") that a trap into HS-mode and `sret` change.
+public enum HypervisorStatus {
+    /// Guest virtual address: `stval` holds one.
+    public static let gva: UInt64 = 1 << 6
+    /// Supervisor previous virtualization mode.
+    public static let spv: UInt64 = 1 << 7
+    /// Supervisor previous virtual privilege (1 = VS) of a trap from V = 1.
+    public static let spvp: UInt64 = 1 << 8
 }

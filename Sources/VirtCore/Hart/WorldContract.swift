@@ -40,7 +40,13 @@ extension VirtualHart {
 
     /// Step 1: the real `mstatus` at trap entry, from the world `installed`.
     /// From the payload's world its native fields are the truth and its mode
-    /// is the trap's previous mode (`MPP`); from the firmware's, only FS/VS.
+    /// is the trap's previous mode: `MPP`, and with H `MPV`, the
+    /// virtualization mode the trap interrupted (privileged specification,
+    /// "Machine Status Registers (mstatus and mstatush)": "MPV ... the
+    /// virtualization mode at the time of the trap"). From the firmware's
+    /// world, only FS/VS (it runs with V = 0). The real GVA is not absorbed:
+    /// it belongs to the trap, and reaches the firmware only with a trap
+    /// forwarded to it (``HypervisorTrapValues/init(physicalStatus:mtinst:mtval2:)``).
     @inlinable
     public mutating func absorbNativeStatus(_ physical: UInt64, installed: World) {
         let fields = installed == .payload
@@ -48,6 +54,7 @@ extension VirtualHart {
         mstatus = MStatus(rawValue: (mstatus.rawValue & ~fields) | (physical & fields))
         if installed == .payload {
             mode = PrivilegeMode(field: physical >> 11) ?? .user
+            virtualized = configuration.hasHypervisor && physical & MStatus.mpv.rawValue != 0
         }
     }
 
@@ -111,14 +118,23 @@ extension VirtualHart {
     /// 0 (the monitor never takes its own interrupts; the firmware's MPRV is
     /// emulated), and the payload's native and control fields come from the
     /// virtual state.
+    ///
+    /// With H, the payload's `MPV` is ``virtualized``: the monitor's `mret`
+    /// sets `V <- MPV` (Hypervisor chapter, "Trap Return"), so a payload that
+    /// trapped from VS/VU-mode resumes there, and the firmware's `mret` with
+    /// `MPV = 1` enters VS/VU. The firmware's GVA rides along: the real hart's
+    /// next trap writes GVA by its own rule on top of the value the firmware
+    /// left, as it would natively. The firmware's world runs with V = 0.
     @inlinable
     public func physicalStatus(installed: World) -> UInt64 {
         let v = mstatus.rawValue
         if installed == .firmware {
             return v & VirtualHart.firmwareNativeStatus.rawValue
         }
-        let kept = VirtualHart.payloadNativeStatus.union(VirtualHart.payloadControlStatus).rawValue
-        return (v & kept) | (UInt64(mode.rawValue) << 11)
+        let kept = VirtualHart.payloadNativeStatus.union(VirtualHart.payloadControlStatus)
+            .union(.gva).rawValue
+        let virtualization = virtualized ? MStatus.mpv.rawValue : 0
+        return (v & kept) | (UInt64(mode.rawValue) << 11) | virtualization
     }
 
     /// The real `medeleg` of the payload's world: the firmware's, less
