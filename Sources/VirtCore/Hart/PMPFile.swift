@@ -91,10 +91,19 @@ public struct PMPFile: Sendable {
     /// (privileged specification, "Address Matching": TOR from the previous
     /// entry's address, or 0 for entry 0; NA4; NAPOT from the trailing ones).
     public func range(_ i: Int) -> (low: UInt64, high: UInt64)? {
-        let a = readAddress(i)
+        withUnsafePointer(to: address) { range(i, addresses: UnsafeRawPointer($0).assumingMemoryBound(to: UInt64.self)) }
+    }
+
+    /// ``range(_:)`` with the address registers read through `addresses`:
+    /// a loop over the entries takes the table's address once (reading the
+    /// 64-entry inline array by subscript copies all of it each time in an
+    /// Embedded build: measured, 390,000 instructions of a Linux boot).
+    func range(_ i: Int, addresses: UnsafePointer<UInt64>) -> (low: UInt64, high: UInt64)? {
+        guard i >= 0, i < entries else { return nil }
+        let a = addresses[i]
         switch configuration(i) & Bits.addressMatching {
         case 1 << 3:
-            return ((i == 0 ? 0 : readAddress(i - 1)) << 2, a << 2)
+            return ((i == 0 ? 0 : addresses[i - 1]) << 2, a << 2)
         case 2 << 3:
             return (a << 2, (a << 2) &+ 4)
         case 3 << 3:
@@ -117,11 +126,14 @@ public struct PMPFile: Sendable {
     public func permitsLowerPrivilege(address: UInt64, size: UInt64, needs: UInt8) -> Bool {
         if entries == 0 { return true }
         let end = address &+ size
-        for i in 0..<entries {
-            guard let (low, high) = range(i), low < high, address < high, end > low else { continue }
-            guard address >= low, end <= high else { return false }
-            return configuration(i) & needs == needs
+        return withUnsafePointer(to: self.address) { table in
+            let addresses = UnsafeRawPointer(table).assumingMemoryBound(to: UInt64.self)
+            for i in 0..<entries {
+                guard let (low, high) = range(i, addresses: addresses), low < high, address < high, end > low else { continue }
+                guard address >= low, end <= high else { return false }
+                return configuration(i) & needs == needs
+            }
+            return false
         }
-        return false
     }
 }
