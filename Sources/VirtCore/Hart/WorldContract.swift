@@ -11,7 +11,7 @@
 ///    ``absorbSupervisorInterrupts(realEnables:realPending:)`` with the real
 ///    `mie`/`mip`.
 /// 2. Emulate or forward the trap (``execute(_:pc:registers:environment:)``,
-///    ``takeException(code:value:pc:)``, ``exceptionGoesToLiveSupervisor(code:installed:)``).
+///    ``takeException(code:value:pc:hypervisor:)``, ``exceptionGoesToLiveSupervisor(code:installed:)``).
 /// 3. Return with ``prepareReturn(to:)``: it injects the M-level interrupt
 ///    the firmware must take now and says which world runs next; install that
 ///    world if it changed (while the firmware runs, the S-level CSRs live in
