@@ -264,6 +264,7 @@ extension HartContext {
             total.deviceEmulations &+= s.deviceEmulations
             total.waits &+= s.waits
             total.offloadedCalls &+= s.offloadedCalls
+            total.offloadedTimerEvents &+= s.offloadedTimerEvents
         }
         console.write("\n[firmvisor] summary: firmware traps by cause:")
         for i in 0..<24 where total.firmwareExceptions[i] != 0 {
@@ -287,6 +288,8 @@ extension HartContext {
         console.write(decimal: total.waits)
         console.write(", offloaded SBI calls ")
         console.write(decimal: total.offloadedCalls)
+        console.write(", offloaded timer events ")
+        console.write(decimal: total.offloadedTimerEvents)
         console.write(", world switches ")
         console.write(decimal: total.worldSwitches)
         console.write(", deepest monitor stack ")

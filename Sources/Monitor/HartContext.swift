@@ -28,6 +28,11 @@ struct HartContext {
     /// The payload's SBI set_timer may take the trap path's short cut:
     /// offload on, Sstc, SBI calls not traced.
     var sstcTimerFastPath = false
+    /// The payload's offloaded set_timer (without Sstc) programmed the
+    /// firmware's `mtimecmp` since the firmware last ran: its expiry is the
+    /// payload's timer event, which the monitor completes as OpenSBI would
+    /// (``completeOffloadedTimerEvent()``).
+    var payloadOwnsTimer = false
     var statistics = Statistics()
     /// Kinds of unsupported guest actions already reported (one bit each).
     var reported: UInt32 = 0

@@ -46,8 +46,24 @@ extension HartContext {
             hart.mipSoftware.remove(.stip)
             csr_clear_mip(InterruptBits.stip.rawValue)
             refreshDeviceLines()
+            payloadOwnsTimer = true
         }
         hart.mie.insert(.mtip)
+    }
+
+    /// The machine timer expired for a deadline the payload's offloaded
+    /// set_timer programmed, and the firmware has not run since: what
+    /// OpenSBI's `sbi_timer_process` does on that MTI (clear `mie.MTIE`, set
+    /// `mip.STIP`), done here instead of a round trip through the firmware.
+    /// Returns whether it did.
+    mutating func completeOffloadedTimerEvent() -> Bool {
+        guard payloadOwnsTimer, installed == .payload, hart.mipDevices.contains(.mtip),
+              hart.mie.contains(.mtip) else { return false }
+        hart.mie.remove(.mtip)
+        hart.mipSoftware.insert(.stip)
+        csr_set_mip(InterruptBits.stip.rawValue)
+        statistics.offloadedTimerEvents &+= 1
+        return true
     }
 
     /// `sbi_send_ipi`: SSIP on every target, through its mailbox.

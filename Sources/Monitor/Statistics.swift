@@ -15,6 +15,9 @@ struct Statistics {
     var worldSwitches: UInt64 = 0
     /// Payload SBI calls served by the monitor (the offload path).
     var offloadedCalls: UInt64 = 0
+    /// Machine timer expiries completed for the payload's offloaded
+    /// set_timer without a trip through the firmware.
+    var offloadedTimerEvents: UInt64 = 0
     /// Emulated `wfi` that had to wait on the real hart.
     var waits: UInt64 = 0
 

@@ -82,6 +82,7 @@ extension HartContext {
             statistics.physicalInterrupts[Int(code & 15)] &+= 1
             if _slowPath(trace.contains(.interrupt)) { traceInterrupt(pc: mepc, cause: code, injected: false) }
             acknowledgePhysicalInterrupts(pending: InterruptBits(rawValue: csr_read_mip()))
+            _ = completeOffloadedTimerEvent()
         } else if installed == .firmware {
             statistics.firmwareExceptions[Int(min(code, 23))] &+= 1
             pc = handleFirmwareException(code: code, pc: mepc, value: csr_read_mtval(), registers: registers)

@@ -81,6 +81,8 @@ extension HartContext {
         installCounterEnables(for: .firmware)
         mprvInstalled = firmwareMPRVInEffect
         installFirmwarePMP()
+        // The firmware may reprogram its timer now: its next expiry is its own.
+        payloadOwnsTimer = false
         installed = .firmware
     }
 
