@@ -64,7 +64,7 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     machinePointer.initialize(to: Machine(
         platform: platform, monitor: monitor, firmwareEntry: platform.memory.base,
         hartTemplate: probeHart(), fabric: InterruptFabric(harts: harts, plicSources: platform.plicSources),
-        offload: descriptor.options & BootOptions.noOffload == 0,
+        policies: Policies(options: descriptor.options),
         trace: TraceKinds(rawValue: descriptor.options & BootOptions.traceKinds),
         traceLimiter: TraceLimiter(timebase: platform.timebaseFrequency,
                                    linesPerSecond: descriptor.traceRate == 0 ? BootOptions.defaultTraceRate : UInt64(descriptor.traceRate))))
@@ -103,7 +103,8 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     console.write(" in virtual M-mode, ")
     console.write(decimal: UInt64(PMPLayout.virtualEntries))
     console.write(" PMP entries for it, offload ")
-    console.write(machinePointer.pointee.offload ? "on\n" : "off\n")
+    console.write(machinePointer.pointee.policies.offload ? "on" : "off")
+    console.write(machinePointer.pointee.policies.sandbox ? ", sandbox on\n" : "\n")
     if plan.fdt != plan.original_fdt {
         console.write("[firmvisor] device tree moved from ")
         console.write(hex: plan.original_fdt)
@@ -158,13 +159,15 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
                                                          platform: machine.pointee.platform,
                                                          hart: Int(hartid)),
                                        trace: machine.pointee.trace,
-                                       frame: firmvisor_frame_for_hart(hartid)!))
+                                       frame: firmvisor_frame_for_hart(hartid)!,
+                                       policies: machine.pointee.policies,
+                                       memory: machine.pointee.platform.memory))
     context.pointee.publishCSRSlots()
     csr_write_mideleg(context.pointee.hart.mideleg.rawValue)
     // The real hart starts in the firmware's world.
     context.pointee.installed = .payload
     context.pointee.payloadPMPConfiguration = context.pointee.layout.payloadConfiguration(context.pointee.hart.pmp)
-    context.pointee.sstcTimerFastPath = machine.pointee.offload && configuration.hasSstc
+    context.pointee.sstcTimerFastPath = machine.pointee.policies.offload && configuration.hasSstc
         && !machine.pointee.trace.contains(.sbi)
     context.pointee.installFirmwareWorld()
     context.pointee.refreshDeviceLines()

@@ -34,6 +34,12 @@ struct HartContext {
     /// (``completeOffloadedTimerEvent()``).
     var payloadOwnsTimer = false
     var statistics = Statistics()
+    /// The policies enabled at boot (``Policies``) and the sandbox's state.
+    let policies: Policies
+    var sandbox = SandboxState()
+    /// DRAM as the memory node describes it (the sandbox's payload memory
+    /// is this less the firmware's own ranges).
+    let memory: PlatformDescription.Region
     /// Kinds of unsupported guest actions already reported (one bit each).
     var reported: UInt32 = 0
     let clintBase: UInt64
@@ -62,7 +68,9 @@ struct HartContext {
     var installedTriggers: (generation: UInt32, world: World, worldDependent: Bool)? = nil
 
     init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout, trace: TraceKinds,
-         frame: UnsafeMutablePointer<firmvisor_frame>) {
+         frame: UnsafeMutablePointer<firmvisor_frame>, policies: Policies, memory: PlatformDescription.Region) {
+        self.policies = policies
+        self.memory = memory
         self.hart = hart
         self.index = index
         self.frame = frame

@@ -18,8 +18,9 @@ struct Machine {
     var hartTemplate: HartConfiguration
     /// The virtual CLINT and PLIC and their binding to the real ones.
     var fabric: InterruptFabric
-    /// Serve the payload's hot SBI calls in the monitor (see Offload.swift).
-    var offload: Bool
+    /// The policies enabled at boot (Policy.swift; the offload policy serves
+    /// the payload's hot SBI calls in the monitor, Offload.swift).
+    var policies: Policies
     /// What to trace (`scripts/run --trace`), and the shared rate limit.
     var trace: TraceKinds
     var traceLimiter: TraceLimiter

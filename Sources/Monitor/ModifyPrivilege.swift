@@ -20,6 +20,10 @@ extension HartContext {
         let wanted = firmwareMPRVInEffect
         guard wanted != mprvInstalled else { return }
         mprvInstalled = wanted
+        if policies.sandbox {
+            installFirmwarePMP()
+            return
+        }
         let (_, cfg2) = layout.firmwareConfiguration(hart.pmp, mprv: wanted)
         csr_write_pmpcfg2(cfg2)
         cpu_sfence_vma_all()
@@ -107,6 +111,12 @@ extension HartContext {
     /// (they bind virtual M-mode), the catch-all. Also called after the
     /// firmware writes a PMP CSR, so its locks take effect at once.
     mutating func installFirmwarePMP() {
+        // Only the sandbox asks for another PMP; the offload policy never
+        // does, so the default path calls nothing else (no copy of the PMP file).
+        if _slowPath(policies.sandbox), let policy = SandboxPolicy.firmwarePMP(self, mprv: mprvInstalled) {
+            installPMP(configuration: policy.configuration, catchAll: policy.catchAll)
+            return
+        }
         installPMP(configuration: layout.firmwareConfiguration(hart.pmp, mprv: mprvInstalled),
                    catchAll: PMPLayout.everything)
     }

@@ -7,7 +7,8 @@ import VirtCore
 /// monitor without entering the firmware, leaving the firmware's virtual
 /// state as its own handler would have left it (OpenSBI 1.1's
 /// `sbi_timer_event_start`, `sbi_ipi_send_smode`, `sbi_remote_fence_*`).
-/// Switched off with the boot option ``BootOptions/noOffload``.
+/// The ``OffloadPolicy`` (Policy.swift); switched off with the boot option
+/// ``BootOptions/noOffload``.
 extension HartContext {
     /// Serves the payload's `ecall` if it is an offloaded call; returns the
     /// pc to resume the payload at, or `nil` to hand the call to the firmware.
@@ -144,8 +145,11 @@ extension HartContext {
 /// Options the monitor reads at boot from the ``BootDescriptor`` that
 /// `scripts/run` stages with the firmware, zero by default.
 struct BootOptions {
-    /// Bit 0: serve no SBI call in the monitor (`--no-offload`).
+    /// Bit 0: serve no SBI call in the monitor (`--no-offload`, `--policy`
+    /// without `offload`).
     static let noOffload: UInt32 = 1
+    /// Bit 1: the sandbox policy (`--policy ...,sandbox`).
+    static let sandbox: UInt32 = 2
     /// Bits 8…12: ``TraceKinds`` (`--trace`).
     static let traceKinds: UInt32 = 0x1F00
     /// Trace lines per second unless `--trace-rate` says otherwise.

@@ -82,7 +82,7 @@ extension HartContext {
             statistics.physicalInterrupts[Int(code & 15)] &+= 1
             if _slowPath(trace.contains(.interrupt)) { traceInterrupt(pc: mepc, cause: code, injected: false) }
             acknowledgePhysicalInterrupts(pending: InterruptBits(rawValue: csr_read_mip()))
-            _ = completeOffloadedTimerEvent()
+            policyPhysicalInterrupt()
         } else if installed == .firmware {
             statistics.firmwareExceptions[Int(min(code, 23))] &+= 1
             pc = handleFirmwareException(code: code, pc: mepc, value: csr_read_mtval(), registers: registers)
@@ -91,8 +91,8 @@ extension HartContext {
             // firmware's to handle, as on the real hart.
             statistics.payloadExceptions[Int(min(code, 23))] &+= 1
             let value = csr_read_mtval()
-            if code == Exception.environmentCallFromS.rawValue, machinePointer.pointee.offload,
-               let next = serveOffloadedCall(pc: mepc, registers: registers) {
+            if code == Exception.environmentCallFromS.rawValue,
+               let next = policyPayloadCall(pc: mepc, registers: registers) {
                 if _slowPath(trace.contains(.sbi)) { traceSBI(pc: mepc, registers: registers, offloaded: true) }
                 pc = next
             } else if code == Exception.environmentCallFromS.rawValue, _slowPath(trace.contains(.sbi)) {
@@ -149,6 +149,12 @@ extension HartContext {
             let decoded = Decoder.decode(bits)
             let isStore = code == Exception.storeAccessFault.rawValue
             if mprvInstalled {
+                // A policy may refuse the firmware's accesses as the payload
+                // (the sandbox: except while it handles a payload trap that
+                // needs them): an access fault, as a PMP would raise.
+                guard policiesPermitFirmwareMPRV() else {
+                    return hart.takeException(code: code, value: value, pc: pc)
+                }
                 switch decoded.instruction {
                 case .load(let access) where !isStore:
                     return performWithMPRV(access, isStore: false, address: value, pc: pc,
@@ -226,7 +232,13 @@ extension HartContext {
         if world != installed {
             statistics.worldSwitches &+= 1
             if _slowPath(trace.contains(.world)) { traceWorld(pc: pc, to: world) }
-            if world == .firmware { installFirmwareWorld() } else { installPayloadWorld() }
+            if world == .firmware {
+                installFirmwareWorld()
+                policyEnteringFirmware(cause: hart.mcause)
+            } else {
+                installPayloadWorld()
+                policyEnteringPayload(pc: pc)
+            }
         }
         if world == .firmware { syncFirmwareMPRV() }
         // The real triggers follow the world and the firmware's trigger CSRs.

@@ -139,6 +139,59 @@ public struct PMPLayout: Sendable {
         return (walls | PMPLayout.dropLock(v0), PMPLayout.dropLock(v2))
     }
 
+    /// The firmware world's `pmpcfg0`, `pmpcfg2` and catch-all `pmpaddr15`
+    /// under the sandbox policy, or `nil` when the firmware's PMP grants the
+    /// payload nothing (then there is no payload memory on this hart, and
+    /// ``firmwareConfiguration(_:mprv:)`` applies).
+    ///
+    /// The payload's memory is DRAM (`memory`, the memory node; the monitor's
+    /// region is walled by entry 0) less what the firmware's own PMP keeps
+    /// from S/U-mode: an active entry with no R, W or X is the firmware's
+    /// memory (OpenSBI's NAPOT entry over itself). In the firmware's world,
+    /// each virtual entry keeps its address (shared with the payload's world)
+    /// and becomes:
+    ///
+    /// | firmware's entry | physical entry in its world |
+    /// |---|---|
+    /// | OFF | OFF |
+    /// | locked | as it is, without the lock (it binds M-mode natively) |
+    /// | unlocked, no S/U permission (its own memory) | RWX (X alone while MPRV is in effect, so data accesses trap and are performed as the payload's) |
+    /// | unlocked, some S/U permission (the payload's memory) | OFF |
+    ///
+    /// and the catch-all (entry 15) covers only `[0, p)`, `p` the largest
+    /// power of two at or below DRAM's base (every device of QEMU `virt`
+    /// lies below DRAM): DRAM that no installed entry grants, i.e. the
+    /// payload's memory, matches no entry and faults in U-mode.
+    public func sandboxedFirmwareConfiguration(_ pmp: PMPFile, mprv: Bool,
+                                               memory: PlatformDescription.Region)
+        -> (configuration: (UInt64, UInt64), catchAll: UInt64)? {
+        let (v0, v2) = PMPLayout.shifted(pmp)
+        var grants = false
+        func convert(_ byte: UInt64) -> UInt64 {
+            let matching = (byte >> 3) & 3
+            if matching == 0 { return 0 }
+            let permissions = byte & 7
+            if permissions != 0 { grants = true }
+            if byte & 0x80 != 0 { return byte & 0x7F }
+            if permissions != 0 { return 0 }
+            return (byte & 0x18) | UInt64(mprv ? PMPLayout.execute : PMPLayout.read | PMPLayout.write | PMPLayout.execute)
+        }
+        var c0: UInt64 = firmwareWalls
+        for i in 6..<8 { c0 |= convert((v0 >> (8 * UInt64(i))) & 0xFF) << (8 * UInt64(i)) }
+        var c2: UInt64 = 0
+        for i in 0..<7 { c2 |= convert((v2 >> (8 * UInt64(i))) & 0xFF) << (8 * UInt64(i)) }
+        guard grants else { return nil }
+        var below: UInt64 = 1 << 63
+        while below > memory.base { below >>= 1 }
+        if below >= 8 {
+            let catchAll = UInt64(PMPLayout.napot | PMPLayout.execute
+                                  | (mprv ? 0 : PMPLayout.read | PMPLayout.write))
+            c2 |= catchAll << 56
+        }
+        let address = below >= 8 ? PMPLayout.napotAddress(base: 0, size: below) : 0
+        return ((c0, c2), address)
+    }
+
     /// The virtual configuration bytes at their physical places: virtual
     /// 0…1 in `pmpcfg0` bytes 6…7, virtual 2…8 in `pmpcfg2` bytes 0…6.
     static func shifted(_ pmp: PMPFile) -> (UInt64, UInt64) {

@@ -18,7 +18,7 @@ struct AdversarialTests {
     static let allTests = ["monitor-sweep", "mprv-and-paging-into-monitor", "devices-emulated", "mret-mpp2",
                            "wfi-timer-mie0", "random-words-vM", "random-words-S", "random-words-U",
                            "ipi-timer-flood", "payload-plic-pmp", "payload-sie-leak", "mei-masked-no-storm",
-                           "pmp-lock-over-monitor"]
+                           "sandbox-payload", "pmp-lock-over-monitor"]
 
     /// Tests failing on the monitor because of reported findings.
     static let knownFindings: [String: String] = [:]
@@ -33,6 +33,28 @@ struct AdversarialTests {
             throw TestEnvironment.Missing(description: "\(firmware) is missing: build it with scripts/adversary --build-only")
         }
         return path
+    }
+
+    /// The sandbox policy: the firmware's reads and writes of payload memory
+    /// (direct and with MPRV) fault and an SBI call shows it a0..a7 alone,
+    /// where the same test without the sandbox (in ``survives(smp:)``) sees
+    /// everything.
+    @Test("With --policy offload,sandbox the firmware cannot reach the payload's memory and registers",
+          .timeLimit(.minutes(3)))
+    func sandbox() async throws {
+        let script = try Self.script()
+        _ = try TestEnvironment.monitorImage()
+        let session = try ConsoleSession(name: "adversary-sandbox", executable: script,
+                                         arguments: ["--no-build", "--smp", "1", "--timeout", "100",
+                                                     "--policy", "offload,sandbox"],
+                                         hardLimit: 140, logDirectory: TestEnvironment.logDirectory)
+        let status = try await session.waitForExit(within: 130)
+        session.stop()
+        let text = session.log.text
+        #expect(!text.contains("[firmvisor] monitor fault"), "the monitor faulted:\n\(session.log.tail())")
+        #expect(text.contains("ADV: PASS sandbox-payload"), "\(session.log.tail())")
+        #expect(text.contains("ADV: DONE pass=1 fail=0"), "\(session.log.tail())")
+        #expect(status == 0, "scripts/adversary exit status \(status)")
     }
 
     @Test("The monitor survives the adversarial firmware", .timeLimit(.minutes(5)), arguments: [1, 8])

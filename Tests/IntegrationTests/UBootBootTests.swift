@@ -41,6 +41,66 @@ struct UBootBootTests {
         try await exercise(session, underMonitor: true, smp: machine.smp, cpu: machine.cpu)
     }
 
+    /// The sandbox policy (`scripts/run --policy offload,sandbox`, boot option
+    /// bits 0 clear and 1 set): OpenSBI + U-Boot boot and run as without it,
+    /// on 1, 4 and 8 harts, with and without Sstc.
+    @Test("OpenSBI + U-Boot under the monitor with --policy offload,sandbox", .timeLimit(.minutes(5)),
+          arguments: [1, 4, 8], ["rv64", "rv64,sstc=false"])
+    func uBootSandboxed(smp: Int, cpu: String) async throws {
+        let image = try TestEnvironment.monitorImage()
+        let firmware = try TestEnvironment.requireFile(TestEnvironment.opensbiDirectory + "/fw_dynamic.elf",
+                                                       package: "opensbi")
+        let kernel = try TestEnvironment.requireFile(TestEnvironment.ubootELF, package: "u-boot-qemu")
+        let session = try ConsoleSession(
+            name: "monitor-sandbox-smp\(smp)-\(cpu)",
+            executable: try TestEnvironment.qemu(),
+            arguments: ["-M", "virt", "-nographic", "-m", BootCommand.memory, "-smp", String(smp), "-cpu", cpu,
+                        "-bios", image] + (try BootCommand.staged(firmware: firmware, options: BootCommand.sandbox))
+                + ["-kernel", kernel],
+            logDirectory: TestEnvironment.logDirectory)
+        defer { session.stop() }
+        try await exercise(session, underMonitor: true, smp: smp, cpu: cpu)
+        #expect(session.log.text.contains("sandbox on"), "the banner does not say the sandbox is on")
+    }
+
+    /// A payload trap that needs the firmware's MPRV under the sandbox: a
+    /// misaligned `lr.d` of U-Boot (`go` to three instructions written with
+    /// `mw.l`: `addi a1, a1, 1; lr.d a0, (a1); ret`). QEMU 7.2 performs
+    /// misaligned loads and stores in hardware; only LR/SC and AMOs trap
+    /// (cause 4/6). OpenSBI's misaligned-load handler reads the instruction
+    /// through MPRV, finds no load it emulates, and redirects the trap to
+    /// U-Boot, which reports "Load address misaligned". Had the monitor
+    /// refused that MPRV read, OpenSBI would redirect the access fault of
+    /// its read instead ("Load access fault").
+    @Test("A misaligned lr.d reaches U-Boot through OpenSBI's MPRV instruction read, with and without the sandbox",
+          .timeLimit(.minutes(3)), arguments: [UInt32(0), BootCommand.sandbox])
+    func misalignedThroughFirmware(options: UInt32) async throws {
+        let image = try TestEnvironment.monitorImage()
+        let firmware = try TestEnvironment.requireFile(TestEnvironment.opensbiDirectory + "/fw_dynamic.elf",
+                                                       package: "opensbi")
+        let kernel = try TestEnvironment.requireFile(TestEnvironment.ubootELF, package: "u-boot-qemu")
+        let session = try ConsoleSession(
+            name: "monitor-misaligned-lr-options\(options)",
+            executable: try TestEnvironment.qemu(),
+            arguments: ["-M", "virt", "-nographic", "-m", BootCommand.memory, "-smp", "1", "-cpu", "rv64",
+                        "-bios", image] + (try BootCommand.staged(firmware: firmware, options: options))
+                + ["-kernel", kernel],
+            logDirectory: TestEnvironment.logDirectory)
+        defer { session.stop() }
+        var console = UBootConsole(session: session, underMonitor: true, openSBI: true, patience: 1)
+        try await console.bootToPrompt()
+        for (address, word) in [("0x84000000", "0x00158593"), ("0x84000004", "0x1005b52f"), ("0x84000008", "0x00008067")] {
+            _ = try await console.run("mw.l \(address) \(word)", within: 10)
+        }
+        let start = session.log.count
+        try session.send("go 0x84000000\r")
+        try await session.expect("Unhandled exception: Load address misaligned", after: start, within: 20,
+                                 failOn: ["Load access fault", "[firmvisor] monitor fault", "sbi_trap_error"])
+        let (epc, _) = try await session.expect("EPC: ", after: start, within: 10)
+        let line = session.log.text(from: epc.upperBound).prefix { $0 != "\n" && $0 != "\r" }
+        #expect(line.hasPrefix("0000000084000004"), "the fault's EPC line: \(line)")
+    }
+
     /// M-mode U-Boot (`qemu-riscv64/u-boot.bin`, linked at 0x80000000 and not
     /// relocatable before its own relocation) is the firmware itself: it
     /// runs in virtual M-mode, drives the CLINT for its timer and its

@@ -131,6 +131,8 @@ struct hart_state {
     volatile u64 rng;
 };
 static struct hart_state harts[ADV_MAX_HARTS];
+/* The registers the firmware found at an S-mode ecall (sandbox-payload). */
+static volatile u64 ecall_regs[32], capture_ecall;
 static volatile u64 nharts_seen;
 static volatile u64 flood_go, listen_go;
 static u64 nharts = 1;
@@ -210,6 +212,10 @@ void trap_handler(struct trap_frame *f)
         hs->first_valid = 1;
     }
     if (cause == 9 && epc == (u64)s_handler_ecall) hs->s_ecalls++;
+    if (cause == 9 && h == 0 && capture_ecall) {
+        for (int i = 0; i < 32; i++) ecall_regs[i] = f->x[i];
+        capture_ecall = 0;
+    }
     if (!hs->in_run) {
         if (cause == 9 && epc == (u64)s_handler_ecall) {
             /* The S handler ran while the firmware was running: an S-level
@@ -886,6 +892,97 @@ static void test_payload_sie_leak(void)
     end(&r);
 }
 
+/* ---- A13: the sandbox policy keeps the firmware out of the payload ------------- */
+
+/* Payload memory for sandbox-payload: DRAM outside this firmware's 2 MiB. */
+#define PAYLOAD_ADDR   0x80400000UL
+#define FIRMWARE_SIZE  0x200000UL
+
+/*
+ * The firmware declares its memory as OpenSBI does (PMP entry 0: its 2 MiB,
+ * no S/U permission; entry 1: the rest RWX for S/U), runs an S-mode ecall
+ * from payload memory with distinct values in x1..x31, then reads and
+ * writes payload memory directly and with MPRV (MPP = S). With the sandbox
+ * (scripts/adversary --policy offload,sandbox) the ecall shows a0..a7 only
+ * (the rest read 0) and every access faults (5/7, mtval = the address);
+ * without it all the registers show and every access succeeds. The PMP
+ * stays as set when `sandbox` (allowing all to S/U again would leave this
+ * firmware no memory of its own).
+ */
+static void test_sandbox(int sandbox)
+{
+    struct result r;
+    struct hart_state *hs = &harts[0];
+    begin(&r, "sandbox-payload");
+    volatile u32 *code = (volatile u32 *)PAYLOAD_ADDR;
+    volatile u64 *data = (volatile u64 *)(PAYLOAD_ADDR + 0x100);
+    code[0] = 0x00000073;                       /* ecall */
+    *data = 0x5afe5afe5afe5afeUL;
+    __asm__ volatile("fence.i" ::: "memory");
+    csr_write(pmpcfg0, 0);
+    csr_write(pmpaddr0, (DRAM_BASE >> 2) | ((FIRMWARE_SIZE >> 3) - 1));
+    csr_write(pmpaddr1, ~0UL);
+    csr_write(pmpcfg0, 0x18UL | (0x1fUL << 8));
+
+    /* The payload's SBI call: what does the firmware see? */
+    u64 regs[32];
+    for (int i = 0; i < 32; i++) regs[i] = 0x5a000000UL + i;
+    capture_ecall = 1;
+    hs->first_valid = 0;
+    csr_clear(mstatus, MSTATUS_MIE);
+    csr_clear(mstatus, MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_MPIE | MSTATUS_SUM | MSTATUS_TW | MSTATUS_SPP);
+    csr_set(mstatus, 1UL << 11);
+    csr_write(mepc, PAYLOAD_ADDR);
+    hs->in_run = 1;
+    launch(regs);
+    hs->in_run = 0;
+    EXPECT_EQ(&r, "ecall-cause", hs->first_valid ? hs->first_cause : 0xdead, 9);
+    for (int i = 1; i < 32; i++) {
+        int visible = !sandbox || (i >= 10 && i <= 17);
+        if (!EXPECT_EQ(&r, visible ? "ecall-register-visible" : "ecall-register-hidden", ecall_regs[i],
+                       visible ? regs[i] : 0))
+            break;
+    }
+
+    /* Payload memory, directly and as the payload (MPRV, MPP = S). */
+    hs->first_valid = 0;
+    hs->probing = 1;
+    u64 v = *data;
+    hs->probing = 0;
+    if (sandbox) {
+        EXPECT_EQ(&r, "load-cause", hs->first_valid ? hs->first_cause : 0, 5);
+        EXPECT_EQ(&r, "load-mtval", hs->first_tval, (u64)data);
+    } else {
+        EXPECT_EQ(&r, "load-fault", hs->first_valid, 0);
+        EXPECT_EQ(&r, "load-value", v, 0x5afe5afe5afe5afeUL);
+    }
+    hs->first_valid = 0;
+    hs->probing = 1;
+    *data = 0xbad;
+    hs->probing = 0;
+    if (sandbox) EXPECT_EQ(&r, "store-cause", hs->first_valid ? hs->first_cause : 0, 7);
+    else EXPECT_EQ(&r, "store-fault", hs->first_valid, 0);
+    hs->first_valid = 0;
+    hs->probing = 1;
+    v = mprv_load((u64)data, 1UL << 11);
+    hs->probing = 0;
+    if (sandbox) {
+        EXPECT_EQ(&r, "mprv-load-cause", hs->first_valid ? hs->first_cause : 0, 5);
+        EXPECT_EQ(&r, "mprv-load-mtval", hs->first_tval, (u64)data);
+    } else {
+        EXPECT_EQ(&r, "mprv-load-fault", hs->first_valid, 0);
+        EXPECT_EQ(&r, "mprv-load-value", v, 0xbad);
+    }
+    hs->first_valid = 0;
+    hs->probing = 1;
+    mprv_store((u64)data, 1UL << 11, 0x600d);
+    hs->probing = 0;
+    if (sandbox) EXPECT_EQ(&r, "mprv-store-cause", hs->first_valid ? hs->first_cause : 0, 7);
+    else EXPECT_EQ(&r, "mprv-store-fault", hs->first_valid, 0);
+    if (!sandbox) pmp_allow_all();
+    end(&r);
+}
+
 /* ---- A11: the firmware's PMP denies the payload the PLIC ------------------------- */
 
 /* One S (mode 1) or U (mode 0) access; it must fault with `cause` and
@@ -1175,12 +1272,14 @@ void adversary_main(u64 a0, u64 a1)
     trap_stack_tops[a0] = csr_read(mscratch);
     const volatile u32 *p = (const volatile u32 *)PARAM_ADDR;
     u64 seed = 0x9e3779b97f4a7c15UL, words = 10000, flood_n = 2000;
+    int sandbox = 0;
     if (p[0] == PARAM_MAGIC) {
         seed = ((u64)p[3] << 32) | p[2];
         words = p[4];
         flood_n = p[5];
         trace_words = p[6] != 0;
         if (p[7] | p[8]) { run_from = p[7]; run_to = p[8]; }
+        sandbox = p[9] != 0;
     }
     harts[a0].rng = seed ^ (0x100000001b3UL * (a0 + 1));
     if (a0 != 0) secondary(a0);
@@ -1224,6 +1323,9 @@ void adversary_main(u64 a0, u64 a1)
         test_payload_plic_pmp();
         test_payload_sie_leak();
         test_mei_masked();
+    } else if (sandbox) {
+        puts_("ADV: NOTE sandbox policy: only sandbox-payload runs\n");
+        test_sandbox(1);
     } else {
         test_monitor_sweep();
         test_mprv_monitor();
@@ -1237,6 +1339,8 @@ void adversary_main(u64 a0, u64 a1)
         test_payload_plic_pmp();
         test_payload_sie_leak();
         test_mei_masked();
+        /* Before pmp-lock-over-monitor: its locked entries stay until reset. */
+        test_sandbox(0);
         test_pmp_lock();
     }
 

@@ -67,7 +67,7 @@ volatile uint64_t *firmvisor_fence_completed(uint64_t hart);
 
 /* Bytes reserved for each hart's Swift context and for the shared machine state. */
 #define FIRMVISOR_HART_STORAGE    (FIRMVISOR_BLOCK_STACK - FIRMVISOR_BLOCK_CONTEXT)
-#define FIRMVISOR_MACHINE_STORAGE 4096
+#define FIRMVISOR_MACHINE_STORAGE 2048
 
 /* Zeroed (.bss); the Swift side initialises it at boot. */
 void *firmvisor_hart_storage(uint64_t hartid);

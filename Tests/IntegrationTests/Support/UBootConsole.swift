@@ -5,6 +5,10 @@ import Testing
 /// (``RunScriptTests`` checks that).
 enum BootCommand {
     static let memory = "256M"
+    /// Boot option bits (Sources/Monitor/Offload.swift, `BootOptions`): bit 0
+    /// no offload, bit 1 the sandbox policy (`--policy offload,sandbox`).
+    static let noOffload: UInt32 = 1
+    static let sandbox: UInt32 = 2
 
     /// A firmware (the file one gives QEMU as -bios) deprivileged under the
     /// monitor, U-Boot as the payload. Arguments after the QEMU binary.
