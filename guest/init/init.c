@@ -21,10 +21,21 @@
  *   FIRMVISOR-INIT: PASS cpus=N sleeps=M max_sleep_us=X
  *   FIRMVISOR-INIT: FAIL <reason>
  * and powers off (reboot(LINUX_REBOOT_CMD_POWER_OFF): SBI SRST).
+ *
+ * With `firmvisor.kvm=1` on the kernel command line (issue #12), a KVM phase
+ * runs alongside that workload: one process per online CPU, pinned there,
+ * runs KVM_ROUNDS small VS-mode guests one after the other through /dev/kvm
+ * (see "KVM phase" below), while the other processes keep the timers, IPIs
+ * and remote fences going. After the FIRMVISOR-INIT verdict the parent
+ * collects their reports and prints one more line,
+ *   FIRMVISOR-KVM: PASS vms=N cpus=C ticks=T compute_ticks=X hash0=0x...
+ *   FIRMVISOR-KVM: FAIL <reason>
+ * before powering off.
  */
 
 #include <asm/ioctls.h>     /* TIOCOUTQ */
 #include <linux/sched.h>    /* CLONE_*; nolibc 6.1 has LINUX_REBOOT_* itself */
+#include <linux/kvm.h>      /* KVM_* ioctls, struct kvm_run, KVM_REG_RISCV_* */
 
 #define MAX_CPUS 16
 #define SLEEPS 50
@@ -63,6 +74,19 @@ static void put_u(struct line *l, u64 v)
     } while (v);
     while (n && l->len < (int)sizeof(l->buf) - 2)
         l->buf[l->len++] = tmp[--n];
+}
+
+/* " name=value": one field of a verdict line. */
+static void put_field(struct line *l, const char *name, u64 v)
+{
+    put(l, name);
+    put_u(l, v);
+}
+
+static void put_c(struct line *l, char c)
+{
+    if (l->len < (int)sizeof(l->buf) - 2)
+        l->buf[l->len++] = c;
 }
 
 static void put_i(struct line *l, long v)
@@ -317,16 +341,25 @@ static void send_report(struct report *r)
     write(result_fd, r, sizeof(*r));
 }
 
-static __attribute__((noreturn)) void child_fail(struct report *r, const char *msg, long value)
+/* Marks a report failed with `text` and `value`, sends its `size` bytes on
+   `fd` and ends the process: the one failure path of every child. */
+static __attribute__((noreturn)) void report_failure(int fd, void *report, unsigned long size, int *error,
+                                                     long *value, char *msg, int msg_size,
+                                                     const char *text, long detail)
 {
     int i;
-    r->error = 1;
-    r->value = value;
-    for (i = 0; msg[i] && i < (int)sizeof(r->msg) - 1; i++)
-        r->msg[i] = msg[i];
-    r->msg[i] = 0;
-    send_report(r);
+    *error = 1;
+    *value = detail;
+    for (i = 0; text[i] && i < msg_size - 1; i++)
+        msg[i] = text[i];
+    msg[i] = 0;
+    write(fd, report, size);
     exit_group(1);
+}
+
+static __attribute__((noreturn)) void child_fail(struct report *r, const char *msg, long value)
+{
+    report_failure(result_fd, r, sizeof(*r), &r->error, &r->value, r->msg, sizeof(r->msg), msg, value);
 }
 
 /* ------------------------------------------------- per-CPU child process */
@@ -490,6 +523,563 @@ static __attribute__((noreturn)) void tlb_child(const int *cpus, int ncpus)
     r.phase = PH_TLB;
     send_report(&r);
     exit_group(0);      /* the parked threads go with the process */
+}
+
+
+/* ------------------------------------------------------------ KVM phase */
+
+/*
+ * The guest: position-independent RV64 code assembled into /init's
+ * .rodata (no toolchain at run time), copied to guest physical
+ * KVM_GUEST_BASE and entered in VS-mode with
+ *   a0 = hart id (KVM's vCPU id), a1 = hash iterations,
+ *   a2 = timer period (time ticks), a3 = timer interrupts to take.
+ * It
+ *   1. prints KVM_HELLO through our SBI extension (FV_EXT fid 0, one char a
+ *      call: forwarded to us as KVM_EXIT_RISCV_SBI);
+ *   2. asks KVM's in-kernel SBI base extension for its spec version and
+ *      implementation id, and reports them with its hart id (fid 2);
+ *   3. arms the timer with SBI set_timer (in-kernel TIME extension),
+ *      enables stvec/sie.STIE/sstatus.SIE (i.e. vstvec, vsie, vsstatus),
+ *      and computes an FNV-style hash over a1 iterations while the timer
+ *      interrupts arrive: every interrupt re-arms set_timer(now + period)
+ *      and counts; one that arrives before its deadline is not a tick but
+ *      counted as "early", and sets the same deadline again;
+ *   4. waits (polling, interrupts enabled) until a3 interrupts were taken,
+ *      then reports
+ *      hash, ticks, ticks taken during the hash, early ticks | re-armed
+ *      deadlines << 32, elapsed time and the cause of any unexpected trap
+ *      (fid 1). A deadline 50 ms past without its interrupt is re-armed and
+ *      counted instead of hanging the VM: with Sstc (the guest timer is
+ *      vstimecmp), QEMU 7.2 + KVM 6.1 occasionally never deliver a VM's
+ *      timer interrupt, natively as under the monitor (about one run in
+ *      four at 4 harts, never without Sstc), and occasionally raise one
+ *      early. The wait polls instead of WFI because a vCPU halted in WFI
+ *      then stays halted in KVM forever (KVM_RUN never returns). The VMM
+ *      tolerates KVM_TIMER_ANOMALIES early + re-armed ticks per VM and the
+ *      verdict reports the totals;
+ *   5. powers the VM off with SBI SRST (KVM_EXIT_SYSTEM_EVENT).
+ * An unexpected trap reports scause/sepc/stval (fid 3) and spins.
+ * Registers: the trap handler uses only t3-t6, a0, a1, a6, a7 (and the
+ * tick state s2, s4, s5); the interrupted code never uses those while
+ * interrupts are enabled, so a hash that comes out right also says every
+ * interrupt resumed the guest with its registers, in VS-mode.
+ * Progress (phase, ticks, deadline) goes to KVM_STATUS_OFF in guest memory,
+ * which the parent maps too and prints if a VM does not finish in time.
+ *
+ * At N CPUs: N VMM processes, one pinned to each CPU, each running
+ * KVM_ROUNDS VMs (one vCPU each) one after the other, concurrently with the
+ * rest of /init, so the host's timers, IPIs and remote fences hit the harts
+ * while VS guests run on them.
+ */
+#define FV_EXT 0x08465654UL         /* SBI experimental range: KVM forwards it */
+#define FV_PUTCHAR 0
+#define FV_RESULT 1
+#define FV_IDENT 2
+#define FV_BADTRAP 3
+#define KVM_GUEST_BASE 0x80000000UL
+#define KVM_GUEST_SIZE (64 * 1024)
+#define KVM_ROUNDS 2
+#define KVM_TICKS 40
+#define KVM_PERIOD 10000UL          /* 1 ms at QEMU virt's 10 MHz timebase */
+#define KVM_ITERS 10000000UL        /* ~40M guest instructions: many ticks land in it */
+#define KVM_DEADLINE_NS 90000000000ULL
+#define KVM_STATUS_OFF 0x8000       /* guest progress, readable by the parent */
+#define KVM_HELLO "fv-kvm-guest\n"
+#define KVM_TIMER_ANOMALIES 8       /* early + re-armed ticks tolerated per VM */
+
+extern const unsigned char fv_kvm_guest_start[], fv_kvm_guest_end[];
+__asm__(
+    ".pushsection .rodata.fv_kvm_guest, \"a\"\n"
+    ".option push\n"
+    ".option norelax\n"                 /* no gp-relative rewrites: runs elsewhere */
+    ".balign 16\n"
+    ".globl fv_kvm_guest_start\n"
+    ".globl fv_kvm_guest_end\n"
+    ".equ FV_EXT, 0x08465654\n"
+    ".equ SBI_TIME, 0x54494D45\n"
+    ".equ SBI_SRST, 0x53525354\n"
+    ".equ SBI_BASE, 0x10\n"
+    ".equ STATUS, 0x80008000\n"       /* KVM_GUEST_BASE + KVM_STATUS_OFF */
+    "fv_kvm_guest_start:\n"
+    "    mv   s8, a0\n"                 /* hart id */
+    "    mv   s0, a1\n"                 /* iterations */
+    "    mv   s7, a2\n"                 /* period */
+    "    mv   s3, a3\n"                 /* ticks wanted */
+    "    li   s2, 0\n"                  /* ticks taken */
+    "    li   s5, 0\n"                  /* early ticks */
+    "    li   s9, 0\n"                  /* unexpected scause */
+    /* 1. hello, one SBI call per character */
+    "    lla  s1, 20f\n"
+    "1:  lbu  a0, 0(s1)\n"
+    "    beqz a0, 2f\n"
+    "    li   a7, FV_EXT\n"
+    "    li   a6, 0\n"
+    "    ecall\n"
+    "    addi s1, s1, 1\n"
+    "    j    1b\n"
+    /* 2. in-kernel SBI: base spec version and implementation id */
+    "2:  li   t2, STATUS\n"
+    "    li   t0, 1\n"
+    "    sd   t0, 0(t2)\n"             /* phase 1: hello done */
+    "    li   a7, SBI_BASE\n"
+    "    li   a6, 0\n"
+    "    ecall\n"
+    "    mv   s10, a1\n"
+    "    li   a7, SBI_BASE\n"
+    "    li   a6, 1\n"
+    "    ecall\n"
+    "    mv   s11, a1\n"
+    "    mv   a0, s8\n"
+    "    mv   a1, s10\n"
+    "    mv   a2, s11\n"
+    "    li   a7, FV_EXT\n"
+    "    li   a6, 2\n"
+    "    ecall\n"
+    /* 3. timer interrupts during a computation */
+    "    lla  t0, 30f\n"
+    "    csrw stvec, t0\n"
+    "    rdtime s6\n"
+    "    add  s4, s6, s7\n"             /* deadline */
+    "    mv   a0, s4\n"
+    "    li   a7, SBI_TIME\n"
+    "    li   a6, 0\n"
+    "    ecall\n"
+    "    li   t2, STATUS\n"
+    "    li   t0, 2\n"
+    "    sd   t0, 0(t2)\n"             /* phase 2: timer armed */
+    "    li   t0, 0x20\n"
+    "    csrs sie, t0\n"                /* STIE */
+    "    csrsi sstatus, 2\n"            /* SIE */
+    "    li   s1, 0xcbf29ce484222325\n"
+    "    li   t1, 0x100000001b3\n"
+    "    li   t0, 0\n"
+    "3:  xor  s1, s1, t0\n"
+    "    mul  s1, s1, t1\n"
+    "    addi t0, t0, 1\n"
+    "    bltu t0, s0, 3b\n"
+    "    mv   s10, s2\n"                /* ticks taken during the hash */
+    "    li   t2, STATUS\n"
+    "    li   t0, 3\n"
+    "    sd   t0, 0(t2)\n"             /* phase 3: hash done, waiting */
+    /* 4. the remaining ticks: test and WFI with SIE clear, no lost wake-up */
+    "    li   s11, 0\n"                 /* re-armed after a lost tick */
+    "4:  csrci sstatus, 2\n"
+    "    bgeu s2, s3, 5f\n"
+    "    rdtime t0\n"
+    "    sub  t0, t0, s4\n"             /* past the deadline by */
+    "    li   t1, 500000\n"             /* 50 ms: the tick was lost */
+    "    blt  t0, t1, 7f\n"
+    "    addi s11, s11, 1\n"
+    "    rdtime t0\n"
+    "    add  s4, t0, s7\n"
+    "    mv   a0, s4\n"
+    "    li   a7, SBI_TIME\n"
+    "    li   a6, 0\n"
+    "    ecall\n"
+    "    j    4b\n"
+    "7:  csrsi sstatus, 2\n"           /* poll: no WFI, see above */
+    "    nop\n"
+    "    j    4b\n"
+    "5:  rdtime t2\n"
+    "    sub  t2, t2, s6\n"
+    "    mv   a0, s1\n"
+    "    mv   a1, s2\n"
+    "    mv   a2, s10\n"
+    "    slli a3, s11, 32\n"
+    "    or   a3, a3, s5\n"
+    "    mv   a4, t2\n"
+    "    mv   a5, s9\n"
+    "    li   a7, FV_EXT\n"
+    "    li   a6, 1\n"
+    "    ecall\n"
+    /* 5. power off */
+    "    li   a7, SBI_SRST\n"
+    "    li   a6, 0\n"
+    "    li   a0, 0\n"
+    "    li   a1, 0\n"
+    "    ecall\n"
+    "6:  wfi\n"
+    "    j    6b\n"
+    /* trap handler */
+    "    .balign 4\n"
+    "30: csrr t3, scause\n"
+    "    bgez t3, 40f\n"                /* an exception: unexpected */
+    "    slli t3, t3, 1\n"
+    "    srli t3, t3, 1\n"
+    "    li   t4, 5\n"                  /* supervisor timer interrupt */
+    "    bne  t3, t4, 40f\n"
+    "    rdtime t5\n"
+    "    bgeu t5, s4, 31f\n"
+    "    addi s5, s5, 1\n"              /* before its deadline: not a tick, */
+    "    mv   a0, s4\n"                 /* set the same deadline again */
+    "    j    32f\n"
+    "31: addi s2, s2, 1\n"
+    "    li   s4, -1\n"                 /* last one: no more deadline */
+    "    bgeu s2, s3, 33f\n"
+    "    add  s4, t5, s7\n"
+    "33: mv   a0, s4\n"
+    "32: li   t6, STATUS\n"
+    "    sd   s2, 8(t6)\n"
+    "    sd   s4, 16(t6)\n"
+    "    sd   t5, 24(t6)\n"
+    "    li   a7, SBI_TIME\n"
+    "    li   a6, 0\n"
+    "    ecall\n"
+    "    sret\n"
+    "40: csrr s9, scause\n"
+    "    csrr a0, scause\n"
+    "    csrr a1, sepc\n"
+    "    csrr a2, stval\n"
+    "    li   a7, FV_EXT\n"
+    "    li   a6, 3\n"
+    "    ecall\n"
+    "41: wfi\n"
+    "    j    41b\n"
+    "20: .asciz \"" "fv-kvm-guest\\n" "\"\n"
+    "    .balign 4\n"
+    "fv_kvm_guest_end:\n"
+    ".option pop\n"
+    ".popsection\n");
+
+struct kvm_report {
+    int cpu;            /* the CPU the VMM process is pinned to */
+    int round;
+    int error;          /* 0 = ok; then msg/value say what */
+    long value;
+    char msg[64];
+    u64 hash, ticks, compute_ticks, early, rearmed, elapsed;
+};
+
+static u64 kvm_expected_hash(u64 iters)
+{
+    u64 h = 0xcbf29ce484222325ULL;
+    for (u64 i = 0; i < iters; i++) {
+        h ^= i;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static u64 kvm_iters(int cpu, int round)
+{
+    return KVM_ITERS + (u64)cpu * 7919 + (u64)round * 104729;
+}
+
+static int kvm_result_fd = -1;
+
+static void kvm_send(struct kvm_report *r)
+{
+    write(kvm_result_fd, r, sizeof(*r));
+}
+
+static __attribute__((noreturn)) void kvm_fail(struct kvm_report *r, const char *msg, long value)
+{
+    report_failure(kvm_result_fd, r, sizeof(*r), &r->error, &r->value, r->msg, sizeof(r->msg), msg, value);
+}
+
+static long kvm_set_reg(int vcpu, u64 id, u64 value)
+{
+    struct kvm_one_reg reg = { .id = id, .addr = (u64)(unsigned long)&value };
+    return ioctl(vcpu, KVM_SET_ONE_REG, &reg);
+}
+
+#define KVM_CORE_REG(name) \
+    (KVM_REG_RISCV | KVM_REG_SIZE_U64 | KVM_REG_RISCV_CORE | KVM_REG_RISCV_CORE_REG(name))
+
+/* One VM, one vCPU, run to its SRST power-off; the report says how it went. */
+/* Progress of one VMM process and its guest, in the guest's memory (which
+ * the parent maps too): printed when a VM does not finish in time. */
+struct kvm_status {
+    u64 phase, ticks, deadline, last_tick_time;     /* written by the guest */
+    u64 round, exits, in_run;                       /* written by the VMM */
+};
+
+static void kvm_run_vm(int kvm, struct kvm_report *r, long run_size, unsigned char *mem)
+{
+    u64 iters = kvm_iters(r->cpu, r->round);
+    char hello[32];
+    int hello_len = 0;
+    int ident_seen = 0, result_seen = 0;
+
+    int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+    if (vm < 0)
+        kvm_fail(r, "KVM_CREATE_VM", errno);
+    volatile struct kvm_status *st = (volatile struct kvm_status *)(mem + KVM_STATUS_OFF);
+    memset(mem, 0, KVM_GUEST_SIZE);
+    st->round = r->round;
+    unsigned long code_len = (unsigned long)(fv_kvm_guest_end - fv_kvm_guest_start);
+    memcpy(mem, fv_kvm_guest_start, code_len);
+    struct kvm_userspace_memory_region region = {
+        .slot = 0,
+        .guest_phys_addr = KVM_GUEST_BASE,
+        .memory_size = KVM_GUEST_SIZE,
+        .userspace_addr = (u64)(unsigned long)mem,
+    };
+    if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) != 0)
+        kvm_fail(r, "KVM_SET_USER_MEMORY_REGION", errno);
+    int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+    if (vcpu < 0)
+        kvm_fail(r, "KVM_CREATE_VCPU", errno);
+    struct kvm_run *run = mmap(0, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+    if (run == MAP_FAILED)
+        kvm_fail(r, "mmap kvm_run", errno);
+    if (kvm_set_reg(vcpu, KVM_CORE_REG(regs.pc), KVM_GUEST_BASE) != 0 ||
+        kvm_set_reg(vcpu, KVM_CORE_REG(regs.a0), 0) != 0 ||
+        kvm_set_reg(vcpu, KVM_CORE_REG(regs.a1), iters) != 0 ||
+        kvm_set_reg(vcpu, KVM_CORE_REG(regs.a2), KVM_PERIOD) != 0 ||
+        kvm_set_reg(vcpu, KVM_CORE_REG(regs.a3), KVM_TICKS) != 0)
+        kvm_fail(r, "KVM_SET_ONE_REG", errno);
+
+    for (;;) {
+        st->in_run = 1;
+        long ret = ioctl(vcpu, KVM_RUN, 0);
+        st->in_run = 0;
+        st->exits++;
+        if (ret != 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            kvm_fail(r, "KVM_RUN", errno);
+        }
+        if (run->exit_reason == KVM_EXIT_INTR)
+            continue;
+        if (run->exit_reason == KVM_EXIT_SYSTEM_EVENT)
+            break;
+        if (run->exit_reason != KVM_EXIT_RISCV_SBI)
+            kvm_fail(r, "unexpected KVM exit reason", run->exit_reason);
+        if (run->riscv_sbi.extension_id != FV_EXT)
+            kvm_fail(r, "unexpected SBI extension forwarded", (long)run->riscv_sbi.extension_id);
+        u64 *a = (u64 *)run->riscv_sbi.args;
+        run->riscv_sbi.ret[0] = 0;
+        run->riscv_sbi.ret[1] = 0;
+        switch (run->riscv_sbi.function_id) {
+        case FV_PUTCHAR:
+            if (hello_len < (int)sizeof(hello) - 1)
+                hello[hello_len++] = (char)a[0];
+            break;
+        case FV_IDENT:
+            ident_seen = 1;
+            if (a[0] != 0)
+                kvm_fail(r, "guest a0 (hart id) at entry", (long)a[0]);
+            if (a[1] < 2)       /* SBI 0.2 or later */
+                kvm_fail(r, "SBI spec version from KVM", (long)a[1]);
+            if (a[2] != 3)      /* KVM's SBI implementation id */
+                kvm_fail(r, "SBI implementation id from KVM", (long)a[2]);
+            break;
+        case FV_RESULT:
+            result_seen = 1;
+            r->hash = a[0];
+            r->ticks = a[1];
+            r->compute_ticks = a[2];
+            r->early = a[3] & 0xffffffffULL;
+            r->rearmed = a[3] >> 32;
+            r->elapsed = a[4];
+            if (a[5] != 0)
+                kvm_fail(r, "guest took an unexpected trap, scause", (long)a[5]);
+            break;
+        case FV_BADTRAP:
+            kvm_fail(r, "guest trap: scause", (long)a[0]);
+        default:
+            kvm_fail(r, "unknown guest function", (long)run->riscv_sbi.function_id);
+        }
+    }
+    if (run->system_event.type != KVM_SYSTEM_EVENT_SHUTDOWN)
+        kvm_fail(r, "system event is not a shutdown", run->system_event.type);
+    hello[hello_len] = 0;
+    if (strcmp(hello, KVM_HELLO) != 0)
+        kvm_fail(r, "guest console text is wrong; length", hello_len);
+    if (!ident_seen || !result_seen)
+        kvm_fail(r, "guest powered off without reporting", ident_seen + 2 * result_seen);
+    if (r->hash != kvm_expected_hash(iters))
+        kvm_fail(r, "guest hash wrong", (long)r->hash);
+    if (r->ticks != KVM_TICKS)
+        kvm_fail(r, "guest timer interrupt count", (long)r->ticks);
+    if (r->early + r->rearmed > KVM_TIMER_ANOMALIES)
+        kvm_fail(r, "timer interrupts early or lost, (early << 16 | lost)",
+                 (long)(r->early << 16 | r->rearmed));
+    if (r->elapsed < KVM_TICKS * KVM_PERIOD)
+        kvm_fail(r, "guest time shorter than its ticks", (long)r->elapsed);
+    munmap(run, run_size);
+    close(vcpu);
+    close(vm);
+}
+
+static __attribute__((noreturn)) void kvm_child(int cpu, unsigned char *mem)
+{
+    struct kvm_report r;
+    memset(&r, 0, sizeof(r));
+    r.cpu = cpu;
+    r.round = -1;
+    long ret = pin_to(cpu);
+    if (ret != 0)
+        kvm_fail(&r, "sched_setaffinity", ret);
+    int kvm = open("/dev/kvm", O_RDWR, 0);
+    if (kvm < 0)
+        kvm_fail(&r, "open /dev/kvm", errno);
+    int version = ioctl(kvm, KVM_GET_API_VERSION, 0);
+    if (version != KVM_API_VERSION)
+        kvm_fail(&r, "KVM_GET_API_VERSION", version);
+    long run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (run_size < (long)sizeof(struct kvm_run))
+        kvm_fail(&r, "KVM_GET_VCPU_MMAP_SIZE", run_size);
+    for (int round = 0; round < KVM_ROUNDS; round++) {
+        memset(&r, 0, sizeof(r));
+        r.cpu = cpu;
+        r.round = round;
+        kvm_run_vm(kvm, &r, run_size, mem);
+        if (current_cpu() != cpu)
+            kvm_fail(&r, "VMM migrated off its CPU", current_cpu());
+        kvm_send(&r);
+    }
+    exit_group(0);
+}
+
+static int kvm_enabled(void)
+{
+    char buf[1024];
+    const char *key = "firmvisor.kvm=1";
+    int fd = open("/proc/cmdline", O_RDONLY, 0);
+    if (fd < 0)
+        return 0;
+    long n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    for (long i = 0; i + (long)strlen(key) <= n; i++) {
+        if ((i == 0 || buf[i - 1] == ' ') && memcmp(buf + i, key, strlen(key)) == 0) {
+            char after = buf[i + strlen(key)];
+            if (after == 0 || after == ' ' || after == '\n')
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static int kvm_pid[MAX_CPUS];
+static int kvm_cpus;
+static unsigned char *kvm_mem;      /* KVM_GUEST_SIZE per VMM process */
+
+/* Fork the VMM processes, one pinned to each CPU; they run concurrently
+ * with the rest of /init. Returns the read end of their report pipe. */
+static int kvm_start(const int *cpus, int ncpus)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -errno;
+    kvm_mem = mmap(0, (unsigned long)ncpus * KVM_GUEST_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (kvm_mem == MAP_FAILED)
+        return -errno;
+    for (int i = 0; i < ncpus; i++) {
+        int pid = fork();
+        if (pid < 0)
+            return pid;
+        if (pid == 0) {
+            close(fds[0]);
+            kvm_result_fd = fds[1];
+            kvm_child(cpus[i], kvm_mem + (unsigned long)i * KVM_GUEST_SIZE);
+        }
+        kvm_pid[i] = pid;
+    }
+    kvm_cpus = ncpus;
+    close(fds[1]);      /* EOF once every VMM process is gone */
+    return fds[0];
+}
+
+/* Collect every VM's report; print the FIRMVISOR-KVM verdict line. */
+static void kvm_finish(int fd, u64 deadline)
+{
+    struct line l = { .len = 0 };
+    int want = kvm_cpus * KVM_ROUNDS, got = 0;
+    u64 ticks = 0, compute_ticks = 0, hash0 = 0, max_elapsed = 0, early = 0, rearmed = 0;
+    for (;;) {
+        if (got == want)
+            break;
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        int n = poll(&pfd, 1, 500);
+        if (n > 0) {
+            struct kvm_report r;
+            long len = read(fd, &r, sizeof(r));
+            if (len == 0) {
+                put(&l, "FIRMVISOR-KVM: FAIL VMM processes exited after ");
+                put_u(&l, got);
+                put(&l, " of ");
+                put_u(&l, want);
+                put(&l, " VMs");
+                emit(&l);
+                return;
+            }
+            if (len != sizeof(r)) {
+                put(&l, "FIRMVISOR-KVM: FAIL short read on the report pipe");
+                emit(&l);
+                return;
+            }
+            if (r.error) {
+                put(&l, "FIRMVISOR-KVM: FAIL cpu ");
+                put_i(&l, r.cpu);
+                put(&l, " vm ");
+                put_i(&l, r.round);
+                put(&l, ": ");
+                put(&l, r.msg);
+                put(&l, " (");
+                put_i(&l, r.value);
+                put(&l, ")");
+                emit(&l);
+                return;
+            }
+            if (got == 0)
+                hash0 = r.hash;
+            got++;
+            ticks += r.ticks;
+            compute_ticks += r.compute_ticks;
+            early += r.early;
+            rearmed += r.rearmed;
+            if (r.elapsed > max_elapsed)
+                max_elapsed = r.elapsed;
+            continue;
+        }
+        if (now_ns() > deadline) {
+            put(&l, "FIRMVISOR-KVM: FAIL timeout after ");
+            put_u(&l, got);
+            put(&l, " of ");
+            put_u(&l, want);
+            put(&l, " VMs;");
+            for (int i = 0; i < kvm_cpus; i++) {
+                volatile struct kvm_status *st =
+                    (volatile struct kvm_status *)(kvm_mem + (unsigned long)i * KVM_GUEST_SIZE + KVM_STATUS_OFF);
+                put_field(&l, " [vmm", i);
+                put_field(&l, " vm=", st->round);
+                put_field(&l, " phase=", st->phase);
+                put_field(&l, " ticks=", st->ticks);
+                put_field(&l, " deadline=", st->deadline);
+                put_field(&l, " last=", st->last_tick_time);
+                put_field(&l, " exits=", st->exits);
+                put_field(&l, " in_run=", st->in_run);
+                put(&l, "]");
+            }
+            emit(&l);
+            for (int i = 0; i < kvm_cpus; i++)
+                kill(kvm_pid[i], SIGKILL);
+            return;
+        }
+    }
+    if (compute_ticks == 0) {
+        put(&l, "FIRMVISOR-KVM: FAIL no timer interrupt landed in any guest's computation");
+        emit(&l);
+        return;
+    }
+    put_field(&l, "FIRMVISOR-KVM: PASS vms=", got);
+    put_field(&l, " cpus=", kvm_cpus);
+    put_field(&l, " ticks=", ticks);
+    put_field(&l, " compute_ticks=", compute_ticks);
+    put_field(&l, " early=", early);
+    put_field(&l, " rearmed=", rearmed);
+    put_field(&l, " max_vm_ms=", max_elapsed / 10000);
+    put(&l, " hash0=0x");
+    for (int shift = 60; shift >= 0; shift -= 4)
+        put_c(&l, "0123456789abcdef"[(hash0 >> shift) & 15]);
+    emit(&l);
 }
 
 /* -------------------------------------------------------------- parent */
@@ -674,6 +1264,23 @@ int main(int argc, char **argv, char **envp)
 
     u64 deadline = now_ns() + DEADLINE_NS;
 
+    int kvm_fd = -1;
+    u64 kvm_deadline = now_ns() + KVM_DEADLINE_NS;
+    if (kvm_enabled()) {
+        l.len = 0;
+        put(&l, "FIRMVISOR-KVM: start cpus=");
+        put_u(&l, ncpus);
+        emit(&l);
+        kvm_fd = kvm_start(online, ncpus);
+        if (kvm_fd < 0) {
+            l.len = 0;
+            put(&l, "FIRMVISOR-KVM: FAIL fork/pipe (");
+            put_i(&l, kvm_fd);
+            put(&l, ")");
+            emit(&l);
+        }
+    }
+
     for (int i = 0; i < ncpus; i++) {
         int pid = fork();
         if (pid < 0)
@@ -716,5 +1323,7 @@ int main(int argc, char **argv, char **envp)
     put(&verdict, " max_sleep_us=");
     put_u(&verdict, max_ns / 1000);
     emit(&verdict);
+    if (kvm_fd >= 0)
+        kvm_finish(kvm_fd, kvm_deadline);
     power_off();
 }
