@@ -14,6 +14,8 @@
  * In the moved copy:
  * 3. mtvec = firmvisor_trap_entry; count the arrival; harts the plan does
  *    not run park here, never at the load address (the firmware goes there);
+ *    the cold-boot role goes to the plan's `cold_hart` (the winner, or hart
+ *    0 when the winner is a hart the monitor does not run);
  * 4. the cold-boot hart clears .bss and the hart blocks and publishes
  *    `firmvisor_bss_done`; the others spin on it;
  * 5. sp = top of this hart's block, mscratch = its frame;
@@ -54,6 +56,7 @@ _start:
     /* Cold-boot hart: plan the move on the boot stack. */
     lla     sp, __boot_stack_top
     mv      a0, s1
+    mv      a1, s0
     call    firmvisor_plan_relocation   /* a0 = the region's base; never 0 */
     mv      s4, a0
 
@@ -96,6 +99,11 @@ _start:
     lla     t0, firmvisor_plan
     ld      s1, PLAN_FDT(t0)            /* the tree may have moved */
     ld      t1, PLAN_HARTS(t0)
+    /* The cold-boot role: the lottery's winner unless it is a hart the
+       monitor does not run (it parks below), then hart 0. */
+    ld      t2, PLAN_COLD_HART(t0)
+    sub     s3, s0, t2
+    seqz    s3, s3
 
     /* Count the arrival (the cold-boot hart waits for all before it
        overwrites the load address with the firmware). */

@@ -14,7 +14,7 @@ import VirtCore
 /// Runs unmoved: it touches no Swift global (they are copied, and cleared,
 /// with the image).
 @_cdecl("firmvisor_plan_relocation")
-func firmvisorPlanRelocation(fdt: UInt64) -> UInt64 {
+func firmvisorPlanRelocation(fdt: UInt64, hartid: UInt64) -> UInt64 {
     guard let base = UnsafeRawPointer(bitPattern: UInt(fdt)), let tree = DeviceTree(base: base),
           let platform = PlatformDescription(deviceTree: tree) else {
         bootFailure(uart: 0x1000_0000, test: 0x10_0000, "no usable device tree at a1 = ", value: fdt)
@@ -52,7 +52,8 @@ func firmvisorPlanRelocation(fdt: UInt64) -> UInt64 {
     firmvisor_boot_plan_storage().pointee = firmvisor_boot_plan(
         region_base: placement.region.base, region_size: placement.region.size, fdt: placement.deviceTree,
         harts: UInt64(harts), cpus: UInt64(platform.harts), load_base: start, load_end: loaded.base + loaded.size,
-        unmarked: UInt64(disabled.unmarked), original_fdt: fdt)
+        unmarked: UInt64(disabled.unmarked), original_fdt: fdt,
+        cold_hart: hartid < UInt64(harts) ? hartid : 0)
     cpu_fence()
     return placement.region.base
 }

@@ -27,6 +27,7 @@
 #define PLAN_REGION_BASE       0
 #define PLAN_FDT               16
 #define PLAN_HARTS             24
+#define PLAN_COLD_HART         72
 
 #define FRAME_X(n)             ((n) * 8)   /* guest x0..x31, x0 unused */
 #define FRAME_MONITOR_SP       256
@@ -97,11 +98,15 @@ typedef struct firmvisor_boot_plan {
     uint64_t load_end;     /* ... and the end of its image and boot stack there */
     uint64_t unmarked;     /* harts >= harts whose cpu node could not be marked "fail" */
     uint64_t original_fdt; /* where QEMU placed the device tree */
+    uint64_t cold_hart;    /* the hart that boots the machine in the moved copy: the
+                              lottery's winner, or hart 0 when the winner is one the
+                              monitor does not run */
 } firmvisor_boot_plan;
 
 _Static_assert(offsetof(firmvisor_boot_plan, region_base) == PLAN_REGION_BASE, "plan.region_base");
 _Static_assert(offsetof(firmvisor_boot_plan, fdt) == PLAN_FDT, "plan.fdt");
 _Static_assert(offsetof(firmvisor_boot_plan, harts) == PLAN_HARTS, "plan.harts");
+_Static_assert(offsetof(firmvisor_boot_plan, cold_hart) == PLAN_COLD_HART, "plan.cold_hart");
 _Static_assert(FRAME_SIZE <= FIRMVISOR_BLOCK_CONTEXT, "the frame fits before the context");
 
 #if defined(__riscv)
@@ -163,7 +168,7 @@ uint64_t firmvisor_harts_arrived(void);
 /*
  * Provided by Swift (@_cdecl), called from assembly; not declared here so
  * the Swift definitions do not clash with an imported declaration:
- *   uint64_t firmvisor_plan_relocation(uint64_t fdt);       // fills firmvisor_plan,
+ *   uint64_t firmvisor_plan_relocation(uint64_t fdt, uint64_t hartid); // fills firmvisor_plan,
  *                                                          // returns region_base
  *   void firmvisor_hart_entry(uint64_t hartid, uint64_t fdt, uint64_t dyninfo,
  *                             uint64_t is_cold_boot);      // never returns
