@@ -88,7 +88,7 @@ public struct VirtualCLINT: Sendable {
     }
 
     /// `mtimecmp[hart]` read in place. A non-mutating read of the inline
-    /// array copies all 512 bytes to the stack first in an -Osize Embedded
+    /// array copies all 512 bytes to the stack first in the release Embedded
     /// build (measured); through `inout` the array is addressed where it is.
     @inline(__always) private mutating func deadlineInPlace(_ hart: Int) -> UInt64 {
         withUnsafeMutablePointer(to: &deadlines) { UnsafeRawPointer($0).load(fromByteOffset: 8 * hart, as: UInt64.self) }
