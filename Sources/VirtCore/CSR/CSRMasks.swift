@@ -132,8 +132,13 @@ public enum AddressTranslation {
     public static let asidShift: UInt64 = 44
     public static let ppnMask: UInt64 = (1 << 44) - 1
 
-    /// A write with an unimplemented MODE has no effect at all; otherwise the
-    /// ASID keeps only its implemented bits.
+    /// A write with an unimplemented MODE has no effect at all: this is the
+    /// architected behaviour, not a monitor shortcut (privileged
+    /// specification, "Supervisor Address Translation and Protection
+    /// Register": "if satp is written with an unsupported MODE, the entire
+    /// write has no effect; no fields in satp are modified"; no trap is
+    /// defined for it, and QEMU behaves the same). Otherwise the ASID keeps
+    /// only its implemented bits (WARL).
     @inlinable
     public static func legalize(old: UInt64, new: UInt64, modes: UInt16, asidBits: Int) -> UInt64 {
         let mode = new >> modeShift
