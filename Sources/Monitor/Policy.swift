@@ -154,8 +154,8 @@ enum SandboxPolicy: MonitorPolicy {
 }
 
 /// The offload policy (default; `--no-offload` or `--policy none` turn it
-/// off): Offload.swift. Its trap-level short cuts (the Sstc set_timer in
-/// trap.S and in ``handleTrapSlowly(_:context:mcause:)``) are enabled with it.
+/// off): Offload.swift. Its trap-level short cut (the Sstc set_timer in
+/// trap.S, `frame.timer`) is enabled with it.
 enum OffloadPolicy: MonitorPolicy {
     static func payloadCall(_ context: inout HartContext, pc: UInt64, registers: FrameRegisters) -> UInt64? {
         context.serveOffloadedCall(pc: pc, registers: registers)

@@ -34,37 +34,21 @@ func firmvisorTrap(_ frame: UnsafeMutablePointer<firmvisor_frame>) {
             return
         }
     }
-    handleTrapSlowly(frame, context: context, mcause: mcause)
+    handleTrapSlowly(frame, context: context, mcause: mcause, mstatus: mstatus)
 }
 
 /// Every trap but the fast path's.
 @inline(never)
 func handleTrapSlowly(_ frame: UnsafeMutablePointer<firmvisor_frame>, context: UnsafeMutablePointer<HartContext>,
-                      mcause: UInt64) {
-    if mcause == Exception.environmentCallFromS.rawValue, context.pointee.sstcTimerFastPath,
-       frame.pointee.x.17 == SBI.timerExtension, frame.pointee.x.16 == 0,
-       context.pointee.hart.mie.contains(.mtip) {
-        // The payload's offloaded set_timer with Sstc, once the firmware's
-        // MTIE is set (OpenSBI's sbi_timer_event_start sets it; the general
-        // path served the first call): the payload's stimecmp is live in the
-        // real register, and nothing else of the virtual state or the real
-        // mie changes, so the payload resumes at once.
-        csr_write_stimecmp(frame.pointee.x.10)
-        frame.pointee.x.10 = SBI.success
-        frame.pointee.x.11 = 0
-        context.pointee.statistics.payloadExceptions[9] &+= 1
-        context.pointee.statistics.offloadedCalls &+= 1
-        csr_write_mepc(csr_read_mepc() &+ 4)
-        return
-    }
+                      mcause: UInt64, mstatus: UInt64) {
     let mepc = csr_read_mepc()
-    let mstatus = csr_read_mstatus()
     if (mstatus >> 11) & 3 == 3 {
         monitorFault(frame: frame, mcause: mcause, mepc: mepc, mtval: csr_read_mtval())
     }
     context.pointee.handleTrap(registers: FrameRegisters(frame: frame), mcause: mcause, mepc: mepc,
                                mstatus: mstatus)
-    // trap.S serves the next offloaded set_timer itself while this holds.
+    // trap.S serves the payload's offloaded set_timer with Sstc itself while
+    // this holds (every change of the firmware's MTIE comes through here).
     frame.pointee.timer = context.pointee.sstcTimerFastPath && context.pointee.hart.mie.contains(.mtip) ? 1 : 0
 }
 

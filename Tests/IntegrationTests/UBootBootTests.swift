@@ -48,15 +48,14 @@ struct UBootBootTests {
           arguments: [1, 4, 8], ["rv64", "rv64,sstc=false"])
     func uBootSandboxed(smp: Int, cpu: String) async throws {
         let image = try TestEnvironment.monitorImage()
-        let firmware = try TestEnvironment.requireFile(TestEnvironment.opensbiDirectory + "/fw_dynamic.elf",
+        let firmware = try TestEnvironment.requireFile(TestEnvironment.opensbiDynamic,
                                                        package: "opensbi")
         let kernel = try TestEnvironment.requireFile(TestEnvironment.ubootELF, package: "u-boot-qemu")
         let session = try ConsoleSession(
             name: "monitor-sandbox-smp\(smp)-\(cpu)",
             executable: try TestEnvironment.qemu(),
-            arguments: ["-M", "virt", "-nographic", "-m", BootCommand.memory, "-smp", String(smp), "-cpu", cpu,
-                        "-bios", image] + (try BootCommand.staged(firmware: firmware, options: BootCommand.sandbox))
-                + ["-kernel", kernel],
+            arguments: try BootCommand.underMonitor(image: image, firmware: firmware, kernel: kernel, smp: smp, cpu: cpu,
+                                                    options: BootCommand.sandbox),
             logDirectory: TestEnvironment.logDirectory)
         defer { session.stop() }
         try await exercise(session, underMonitor: true, smp: smp, cpu: cpu)
@@ -76,15 +75,14 @@ struct UBootBootTests {
           .timeLimit(.minutes(3)), arguments: [UInt32(0), BootCommand.sandbox])
     func misalignedThroughFirmware(options: UInt32) async throws {
         let image = try TestEnvironment.monitorImage()
-        let firmware = try TestEnvironment.requireFile(TestEnvironment.opensbiDirectory + "/fw_dynamic.elf",
+        let firmware = try TestEnvironment.requireFile(TestEnvironment.opensbiDynamic,
                                                        package: "opensbi")
         let kernel = try TestEnvironment.requireFile(TestEnvironment.ubootELF, package: "u-boot-qemu")
         let session = try ConsoleSession(
             name: "monitor-misaligned-lr-options\(options)",
             executable: try TestEnvironment.qemu(),
-            arguments: ["-M", "virt", "-nographic", "-m", BootCommand.memory, "-smp", "1", "-cpu", "rv64",
-                        "-bios", image] + (try BootCommand.staged(firmware: firmware, options: options))
-                + ["-kernel", kernel],
+            arguments: try BootCommand.underMonitor(image: image, firmware: firmware, kernel: kernel, smp: 1, cpu: "rv64",
+                                                    options: options),
             logDirectory: TestEnvironment.logDirectory)
         defer { session.stop() }
         var console = UBootConsole(session: session, underMonitor: true, openSBI: true, patience: 1)

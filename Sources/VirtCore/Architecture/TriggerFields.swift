@@ -87,16 +87,17 @@ public enum MatchControl {
 }
 
 /// `mcontrol6` (`tdata1.type = 6`): "Match Control Type 6 (mcontrol6)".
+/// Bits 15:0 are laid out as in `mcontrol`, so they are ``MatchControl``'s.
 public enum MatchControl6 {
-    public static let load: UInt64 = 1 << 0
-    public static let store: UInt64 = 1 << 1
-    public static let execute: UInt64 = 1 << 2
-    public static let u: UInt64 = 1 << 3
-    public static let s: UInt64 = 1 << 4
-    public static let m: UInt64 = 1 << 6
-    public static let match: UInt64 = 0xF << 7
-    public static let chain: UInt64 = 1 << 11
-    public static let action: UInt64 = 0xF << 12
+    public static let load = MatchControl.load
+    public static let store = MatchControl.store
+    public static let execute = MatchControl.execute
+    public static let u = MatchControl.u
+    public static let s = MatchControl.s
+    public static let m = MatchControl.m
+    public static let match = MatchControl.match
+    public static let chain = MatchControl.chain
+    public static let action = MatchControl.action
     /// `size`, four bits (same encoding as `mcontrol`'s `sizehi:sizelo` up to 64 bits).
     public static let size: UInt64 = 0xF << 16
     /// `timing` in Sdtrig version 0 (QEMU 7.2's `tinfo.version`); reserved in 1.0.

@@ -12,9 +12,10 @@ enum BootCommand {
 
     /// A firmware (the file one gives QEMU as -bios) deprivileged under the
     /// monitor, U-Boot as the payload. Arguments after the QEMU binary.
-    static func underMonitor(image: String, firmware: String, kernel: String, smp: Int, cpu: String) throws -> [String] {
+    static func underMonitor(image: String, firmware: String, kernel: String, smp: Int, cpu: String,
+                             options: UInt32 = 0) throws -> [String] {
         ["-M", "virt", "-nographic", "-m", memory, "-smp", String(smp), "-cpu", cpu,
-         "-bios", image] + (try staged(firmware: firmware)) + ["-kernel", kernel]
+         "-bios", image] + (try staged(firmware: firmware, options: options)) + ["-kernel", kernel]
     }
 
     /// The QEMU arguments that stage `firmware` and the boot options for the
