@@ -65,5 +65,6 @@ firmvisor_probe_read_\name:
     FIRMVISOR_PROBE_READ tinfo, 0x7a4
     FIRMVISOR_PROBE_READ tcontrol, 0x7a5
     FIRMVISOR_PROBE_READ mcontext, 0x7a8
+    FIRMVISOR_PROBE_READ mtopi, 0xfb0
 
 #endif /* __riscv */

@@ -63,7 +63,9 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     let monitor = PlatformDescription.Region(base: plan.region_base, size: plan.region_size)
     machinePointer.initialize(to: Machine(
         platform: platform, monitor: monitor, firmwareEntry: platform.memory.base,
-        hartTemplate: probeHart(), fabric: InterruptFabric(harts: harts, plicSources: platform.plicSources),
+        hartTemplate: probeHart(platform: platform),
+        fabric: InterruptFabric(harts: harts, plicSources: platform.plicSources),
+        aplic: VirtualAPLIC(sources: platform.aia.aplicSources, harts: harts, msiMode: platform.aia.aplicDeliversMSIs),
         policies: Policies(options: descriptor.options),
         trace: TraceKinds(rawValue: descriptor.options & BootOptions.traceKinds),
         traceLimiter: TraceLimiter(timebase: platform.timebaseFrequency,
@@ -74,6 +76,15 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     var clint = Clint(bus: PhysicalBus(), base: platform.clint.base)
     for hart in 0..<harts {
         clint.setMTimeCmp(hart: hart, VirtualCLINT.resetMTimeCmp)
+    }
+    // On an AIA machine with IMSICs the monitor owns the real M domain's
+    // MSI addresses (the firmware's are virtual: APLICRegisters).
+    if platform.hasAIA && platform.aia.aplicDeliversMSIs {
+        var aplic = machinePointer.pointee.aplicRegisters
+        let files = Int(platform.aia.imsicMachine.size / VirtualIMSICFile.pageSize)
+        if !aplic.programMSIAddresses(platform.aia, harts: max(files, 1)) {
+            console.write("[firmvisor] warning: the IMSIC files are not laid out as the APLIC's MSI address registers can address; its M domain delivers no MSI\n")
+        }
     }
 
     console.write("\n[firmvisor] Firmvisor monitor at ")
@@ -104,7 +115,12 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     console.write(decimal: UInt64(PMPLayout.virtualEntries))
     console.write(" PMP entries for it, offload ")
     console.write(machinePointer.pointee.policies.offload ? "on" : "off")
-    console.write(machinePointer.pointee.policies.sandbox ? ", sandbox on\n" : "\n")
+    console.write(machinePointer.pointee.policies.sandbox ? ", sandbox on" : "")
+    if platform.hasAIA {
+        console.write(platform.aia.hasIMSIC ? ", AIA: APLIC M domain (MSI) and M-level IMSIC files virtualized"
+                                            : ", AIA: APLIC M domain (direct) virtualized")
+    }
+    console.write("\n")
     if plan.fdt != plan.original_fdt {
         console.write("[firmvisor] device tree moved from ")
         console.write(hex: plan.original_fdt)
@@ -119,7 +135,7 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
 
 /// What the firmware will find when it probes the hart: the real hart's
 /// identity and extensions, discovered by writing all-ones and reading back.
-func probeHart() -> HartConfiguration {
+func probeHart(platform: PlatformDescription) -> HartConfiguration {
     var c = HartConfiguration(hartID: 0, misa: csr_read_misa())
     c.mvendorid = csr_read_mvendorid()
     c.marchid = csr_read_marchid()
@@ -144,7 +160,57 @@ func probeHart() -> HartConfiguration {
     c.hasZicboz = envcfg & EnvironmentConfiguration.cbze != 0
     c.pmpEntries = PMPLayout.virtualEntries
     c.triggers = probeTriggers()
+    c.smaia = probeSmaia(platform: platform)
     return c
+}
+
+/// Smaia (AIA specification, "Extensions Smaia and Ssaia"): present when
+/// `mtopi` reads (OpenSBI's own test). Then `miselect`'s writable bits and
+/// each `iprio` register's reset value and writable bits, by writing ones
+/// and zeros and reading back; the registers are left as they were.
+func probeSmaia(platform: PlatformDescription) -> SmaiaConfiguration {
+    var c = SmaiaConfiguration()
+    var top: UInt64 = 0
+    guard firmvisor_probe_read_mtopi(&top) != 0 else { return c }
+    c.isImplemented = true
+    c.imsicIdentities = platform.aia.hasIMSIC ? min(platform.aia.imsicIdentities, VirtualIMSICFile.maximumIdentities) : 0
+    let select = csr_read_miselect()
+    csr_write_miselect(~0)
+    c.miselectWritable = csr_read_miselect()
+    for i in 0..<8 {
+        csr_write_miselect(InterruptSelect.iprioFirst + 2 * UInt64(i))
+        let reset = csr_read_mireg()
+        csr_write_mireg(~0)
+        let ones = csr_read_mireg()
+        csr_write_mireg(0)
+        let zeros = csr_read_mireg()
+        csr_write_mireg(reset)
+        c.iprioReset[i] = reset
+        c.iprioWritable[i] = ones & ~zeros
+    }
+    csr_write_miselect(select)
+    return c
+}
+
+/// Makes this hart's real M-level IMSIC file the monitor's inbox: delivery
+/// on, no threshold, every identity enabled, nothing pending. Whatever
+/// arrives (an IPI the firmware sent through the file's page, an MSI of the
+/// APLIC's M domain) raises the real MEI, and the monitor moves it into the
+/// firmware's virtual file (``HartContext/drainMachineFile()``), where the
+/// firmware's own `eidelivery`, `eithreshold` and `eie` decide.
+func configureMachineFile(identities: Int) {
+    let registers = UInt64((identities + 64) / 64)
+    for r in 0..<registers {
+        csr_write_miselect(VirtualIMSICFile.eieSelect + 2 * r)
+        csr_write_mireg(~0)
+        csr_write_miselect(VirtualIMSICFile.eipSelect + 2 * r)
+        csr_write_mireg(0)
+    }
+    csr_write_miselect(VirtualIMSICFile.eithresholdSelect)
+    csr_write_mireg(0)
+    csr_write_miselect(VirtualIMSICFile.eideliverySelect)
+    csr_write_mireg(1)
+    csr_write_miselect(0)
 }
 
 /// Sets up this hart's virtual hart at reset and enters the firmware.
@@ -164,6 +230,10 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
                                        memory: machine.pointee.platform.memory))
     context.pointee.publishCSRSlots()
     csr_write_mideleg(context.pointee.hart.mideleg.rawValue)
+    if configuration.smaia.imsicIdentities > 0 {
+        configureMachineFile(identities: configuration.smaia.imsicIdentities)
+        context.pointee.drainsMachineFile = true
+    }
     // The real hart starts in the firmware's world.
     context.pointee.installed = .payload
     context.pointee.payloadPMPConfiguration = context.pointee.layout.payloadConfiguration(context.pointee.hart.pmp)

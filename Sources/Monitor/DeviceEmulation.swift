@@ -31,6 +31,11 @@ extension HartContext {
             if _slowPath(trace.contains(.device)) {
                 traceDevice(pc: pc, "plic", offset: address - platform.plic.base, access, outcome)
             }
+        } else if platform.aia.aplicMachine.size > 0, platform.aia.aplicMachine.contains(address, width: width) {
+            outcome = performOnAPLIC(access, offset: address - platform.aia.aplicMachine.base)
+            if _slowPath(trace.contains(.device)) {
+                traceDevice(pc: pc, "aplic", offset: address - platform.aia.aplicMachine.base, access, outcome)
+            }
         } else if platform.testDevice.size > 0, platform.testDevice.contains(address, width: width) {
             return performOnTestDevice(access, address: address, next: pc &+ decoded.length, registers: registers)
         } else {
@@ -86,6 +91,35 @@ extension HartContext {
         return outcome
     }
 
+    /// One guest instruction on the APLIC M domain, under the machine lock
+    /// (the domain is shared by every hart, and so are the virtual MSI
+    /// address registers).
+    mutating func performOnAPLIC(_ access: DeviceInstruction, offset: UInt64) -> DeviceAccessOutcome {
+        var reservation = deviceReservation
+        let outcome = withMachine { m in
+            var port = m.aplicRegisters
+            let outcome = HostDeviceAccess.perform(access.operation, offset: offset, value: access.value,
+                                                   reservation: &reservation, on: &port)
+            m.aplic = port.view
+            return outcome
+        }
+        deviceReservation = reservation
+        return outcome
+    }
+
+    /// A payload access to an M-level IMSIC page that the firmware's PMP
+    /// grants it: performed on the real page (its stores only set pending
+    /// identities, which reach the firmware's virtual file through the
+    /// monitor's inbox; loads read 0).
+    mutating func performOnMachineFiles(_ access: DeviceInstruction, address: UInt64) -> DeviceAccessOutcome {
+        var reservation = deviceReservation
+        var port = IMSICFilePage(bus: PhysicalBus(), base: address & ~(VirtualIMSICFile.pageSize - 1))
+        let outcome = HostDeviceAccess.perform(access.operation, offset: address & (VirtualIMSICFile.pageSize - 1), value: access.value,
+                                               reservation: &reservation, on: &port)
+        deviceReservation = reservation
+        return outcome
+    }
+
     /// The test device (`sifive_test`, 16- and 32-bit accesses): a store is a
     /// power-off or reset request, so the summary is printed first.
     mutating func performOnTestDevice(_ access: DeviceInstruction, address: UInt64, next: UInt64,
@@ -135,9 +169,27 @@ extension HartContext {
         let time = csr_read_time()
         let (lines, deadline) = withMachine { $0.fabric.linesAndDeadline(hart: me, time: time) }
         var bits = lines
-        if csr_read_mip() & InterruptBits.meip.rawValue != 0 { bits.insert(.meip) }
+        if drainsMachineFile {
+            if csr_read_mip() & InterruptBits.meip.rawValue != 0 { drainMachineFile() }
+            if hart.mipDevices.contains(.meip) { bits.insert(.meip) }
+        } else if csr_read_mip() & InterruptBits.meip.rawValue != 0 {
+            bits.insert(.meip)
+        }
         hart.mipDevices = bits
         timerDeadline = deadline
+    }
+
+    /// Moves every identity pending in this hart's real M-level IMSIC file
+    /// (the monitor's inbox: ``configureMachineFile(identities:)``) into the
+    /// firmware's virtual file, claiming each with `csrrw mtopei`, and
+    /// refreshes the virtual MEIP from the virtual file. The real line falls.
+    mutating func drainMachineFile() {
+        while true {
+            let top = csr_swap_mtopei(0)
+            if top == 0 { break }
+            hart.aia.imsic.setPending(identity: top >> 16)
+        }
+        hart.refreshIMSICLine()
     }
 
     /// The lines that move without a device access of this hart: MTIP with
@@ -149,6 +201,11 @@ extension HartContext {
     mutating func refreshLiveLines() {
         var lines = hart.mipDevices
         if csr_read_time() >= timerDeadline { lines.insert(.mtip) } else { lines.remove(.mtip) }
+        if drainsMachineFile {
+            hart.mipDevices = lines
+            if csr_read_mip() & InterruptBits.meip.rawValue != 0 { drainMachineFile() }
+            return
+        }
         if csr_read_mip() & InterruptBits.meip.rawValue != 0 { lines.insert(.meip) } else { lines.remove(.meip) }
         hart.mipDevices = lines
     }

@@ -59,6 +59,9 @@ struct HartContext {
     var pmpAddressesInstalled = false
     /// This hart's `mtimecmp` in the virtual CLINT, cached for the trap path.
     var timerDeadline: UInt64 = VirtualCLINT.resetMTimeCmp
+    /// The hart has an M-level IMSIC file, which is the monitor's inbox:
+    /// MEIP is the firmware's virtual file's line, not the real `mip.MEIP`.
+    var drainsMachineFile = false
     /// The hart's load reservation on a device (an emulated `lr`): the real
     /// hart keeps one reservation, whichever world made it.
     var deviceReservation = DeviceReservation()

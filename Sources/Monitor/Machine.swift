@@ -18,6 +18,9 @@ struct Machine {
     var hartTemplate: HartConfiguration
     /// The virtual CLINT and PLIC and their binding to the real ones.
     var fabric: InterruptFabric
+    /// The firmware's view of the APLIC M domain on an AIA machine (its
+    /// virtual MSI address registers; everything else is the real domain).
+    var aplic: VirtualAPLIC
     /// The policies enabled at boot (Policy.swift; the offload policy serves
     /// the payload's hot SBI calls in the monitor, Offload.swift).
     var policies: Policies
@@ -29,6 +32,13 @@ struct Machine {
     var plicRegisters: PLICRegisters<PhysicalBus> {
         PLICRegisters(plic: Plic(bus: PhysicalBus(), base: platform.plic.base), view: fabric.plic,
                       size: platform.plic.size)
+    }
+
+    /// The real APLIC M domain as a trapped guest access reaches it; the
+    /// caller stores ``APLICRegisters/view`` back into ``aplic``.
+    var aplicRegisters: APLICRegisters<PhysicalBus> {
+        APLICRegisters(bus: PhysicalBus(), base: platform.aia.aplicMachine.base, view: aplic,
+                       size: platform.aia.aplicMachine.size)
     }
 }
 

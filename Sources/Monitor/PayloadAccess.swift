@@ -72,6 +72,21 @@ extension HartContext {
             if _slowPath(trace.contains(.device)) { traceDevice(pc: pc, onPLIC ? "plic" : "clint", offset: offset, access, outcome) }
             return complete(access, outcome, address: address, next: next, pc: pc, registers: registers)
         }
+        // The AIA's M-level devices, when the firmware's PMP grants the
+        // payload access (OpenSBI's does not: they are M-only regions there).
+        let aia = platform.aia
+        let onAPLIC = aia.aplicMachine.size > 0 && aia.aplicMachine.contains(data, width: width)
+        if onAPLIC || (aia.hasIMSIC && aia.imsicMachine.contains(data, width: width)) {
+            guard hart.pmp.permitsLowerPrivilege(address: data, size: width, needs: access.permissions) else {
+                return nil
+            }
+            let outcome = onAPLIC ? performOnAPLIC(access, offset: data - aia.aplicMachine.base)
+                                  : performOnMachineFiles(access, address: data)
+            if _slowPath(trace.contains(.device)) {
+                traceDevice(pc: pc, onAPLIC ? "aplic" : "imsic", offset: data - (onAPLIC ? aia.aplicMachine.base : aia.imsicMachine.base), access, outcome)
+            }
+            return complete(access, outcome, address: address, next: next, pc: pc, registers: registers)
+        }
         if platform.testDevice.size > 0, platform.testDevice.contains(data, width: 2) {
             return performOnTestDevice(access, address: data, next: next, registers: registers)
         }

@@ -63,6 +63,43 @@ struct RealHart: HartEnvironment {
         }
     }
 
+    mutating func readGuardedCSR(_ csr: CSR) -> UInt64? {
+        var value: UInt64 = 0
+        let ok: UInt64
+        switch csr.rawValue {
+        case 0x150: ok = firmvisor_guarded_read_siselect(&value)
+        case 0x151: ok = firmvisor_guarded_read_sireg(&value)
+        case 0x15C: ok = firmvisor_guarded_read_stopei(&value)
+        case 0xDB0: ok = firmvisor_guarded_read_stopi(&value)
+        case 0x608: ok = firmvisor_guarded_read_hvien(&value)
+        case 0x609: ok = firmvisor_guarded_read_hvictl(&value)
+        case 0x646: ok = firmvisor_guarded_read_hviprio1(&value)
+        case 0x647: ok = firmvisor_guarded_read_hviprio2(&value)
+        case 0x250: ok = firmvisor_guarded_read_vsiselect(&value)
+        case 0x251: ok = firmvisor_guarded_read_vsireg(&value)
+        case 0x25C: ok = firmvisor_guarded_read_vstopei(&value)
+        case 0xEB0: ok = firmvisor_guarded_read_vstopi(&value)
+        default: ok = 0
+        }
+        return ok == 1 ? value : nil
+    }
+
+    mutating func writeGuardedCSR(_ csr: CSR, _ v: UInt64) {
+        switch csr.rawValue {
+        case 0x150: _ = firmvisor_guarded_write_siselect(v)
+        case 0x151: _ = firmvisor_guarded_write_sireg(v)
+        case 0x15C: _ = firmvisor_guarded_write_stopei(v)
+        case 0x608: _ = firmvisor_guarded_write_hvien(v)
+        case 0x609: _ = firmvisor_guarded_write_hvictl(v)
+        case 0x646: _ = firmvisor_guarded_write_hviprio1(v)
+        case 0x647: _ = firmvisor_guarded_write_hviprio2(v)
+        case 0x250: _ = firmvisor_guarded_write_vsiselect(v)
+        case 0x251: _ = firmvisor_guarded_write_vsireg(v)
+        case 0x25C: _ = firmvisor_guarded_write_vstopei(v)
+        default: break
+        }
+    }
+
     mutating func writePassthroughCSR(_ csr: CSR, _ v: UInt64) {
         switch csr.rawValue {
         case 0x600: csr_write_hstatus(v)

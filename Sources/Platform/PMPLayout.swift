@@ -12,6 +12,8 @@ import VirtCore
 /// | 2 | this hart's PLIC S-context page: no access (emulated) | read/write when the firmware's PMP grants the payload read/write on the whole page, else no access (emulated) |
 /// | 3 | PLIC: no access (emulated) | read/write when the firmware's PMP grants the payload read/write on the whole PLIC, else no access (emulated, checked against the firmware's PMP) |
 /// | 4 | test device: no access (emulated) | test device: no access (emulated) |
+/// | 2 (AIA) | APLIC M domain: no access (emulated) | APLIC M domain: no access (emulated when the firmware's PMP grants it) |
+/// | 3 (AIA) | M-level IMSIC files: OFF (native `seteipnum` stores) | M-level IMSIC files: no access (emulated when granted) |
 /// | 5 | OFF, address 0 (the floor of a TOR entry 6) | the same |
 /// | 6…14 | the firmware's *locked* virtual entries 0…8 (a locked entry binds M-mode too); unlocked ones OFF | the firmware's virtual entries 0…8 |
 /// | 15 | everything else: RWX (execute-only while the firmware's MPRV is in effect) | OFF |
@@ -101,6 +103,23 @@ public struct PMPLayout: Sendable {
         payloadWalls = deny | deny << 8 | readWrite << 16 | deny << 24 | deny << 32
         openPLICPayloadWalls = deny | deny << 8 | readWrite << 16 | readWrite << 24 | deny << 32
         plic = platform.plic
+        if platform.hasAIA {
+            // No PLIC: entry 2 walls the APLIC's M domain (its MSI address
+            // registers are virtual, and its delegation decides what the
+            // payload owns), entry 3 the M-level IMSIC files. The firmware
+            // reaches its files natively (entry 3 OFF in its world): their
+            // pages only set pending identities in the real files, which the
+            // monitor moves into the virtual ones, the same effect as the
+            // firmware's store on the real hart. The payload reaches neither.
+            let aia = platform.aia
+            wallAddresses.2 = PMPLayout.napotAddress(base: aia.aplicMachine.base, size: aia.aplicMachine.size)
+            wallAddresses.3 = aia.hasIMSIC
+                ? PMPLayout.napotAddress(base: aia.imsicMachine.base, size: aia.imsicMachine.size)
+                : wallAddresses.2
+            firmwareWalls = deny | deny << 8 | deny << 16 | (aia.hasIMSIC ? 0 : deny << 24) | deny << 32
+            payloadWalls = closedPayloadWalls
+            openPLICPayloadWalls = closedPayloadWalls
+        }
     }
 
     /// Whether the firmware's PMP grants the payload read and write access to
@@ -114,7 +133,7 @@ public struct PMPLayout: Sendable {
     /// the whole of this hart's PLIC S-context page, as the page's native
     /// access would need.
     public func opensSupervisorPage(_ pmp: PMPFile) -> Bool {
-        pmp.permitsLowerPrivilege(address: supervisorPage.base, size: supervisorPage.size,
+        plic.size > 0 && pmp.permitsLowerPrivilege(address: supervisorPage.base, size: supervisorPage.size,
                                   needs: PMPFile.Bits.read | PMPFile.Bits.write)
     }
 

@@ -37,24 +37,33 @@ public struct PlatformDescription: Sendable, Equatable {
     /// The initrd QEMU placed (`/chosen` `linux,initrd-start`/`-end`); size 0
     /// when there is none.
     public var initrd = Region(base: 0, size: 0)
+    /// The Advanced Interrupt Architecture's devices, when the machine has
+    /// them instead of a PLIC (QEMU `virt,aia=aplic` or `aia=aplic-imsic`).
+    public var aia = AIADevices()
+
+    /// True on an AIA machine (an APLIC M domain was found).
+    @inlinable public var hasAIA: Bool { aia.aplicMachine.size > 0 }
 
     public init() {}
 
     /// Reads the description from a device tree. Assumes the root's
     /// `#address-cells` and `#size-cells` are 2, as on QEMU `virt`; returns
-    /// `nil` when the tree lacks a CLINT, a PLIC, memory or harts.
+    /// `nil` when the tree lacks a CLINT, memory, harts, or an interrupt
+    /// controller for external interrupts (a PLIC or an APLIC M domain).
     public init?(deviceTree: DeviceTree) {
         var d = PlatformDescription()
         // A node's properties are contiguous in the blob (they precede its
         // children), but `reg` may come before or after `compatible`: collect
         // one node's facts, then file them when the next node begins.
-        enum Kind { case other, clint, plic, uart, test, memory, flash }
+        enum Kind { case other, clint, plic, uart, test, memory, flash, imsics, aplic }
         struct NodeFacts {
             var kind = Kind.other
             var reg: Region? = nil
             var ndev = 0
             var secondReg: Region? = nil
+            var aia = AIANodeFacts()
         }
+        var aiaNodes = AIANodes()
         var node = UnsafeRawBufferPointer(start: nil, count: 0)
         var facts = NodeFacts()
         var initrdStart: UInt64 = 0
@@ -70,6 +79,11 @@ public struct PlatformDescription: Sendable, Equatable {
             case .test: d.testDevice = region
             case .memory: if d.memory.size == 0 { d.memory = region }
             case .flash: if let second = f.secondReg { d.stagingFlash = second }
+            case .imsics, .aplic:
+                var facts = f.aia
+                facts.region = region
+                facts.isIMSIC = f.kind == .imsics
+                aiaNodes.add(facts)
             case .other: break
             }
         }
@@ -85,6 +99,8 @@ public struct PlatformDescription: Sendable, Equatable {
                 else if p.containsString("ns16550a") { facts.kind = .uart }
                 else if p.containsString("sifive,test0") { facts.kind = .test }
                 else if p.containsString("cfi-flash") { facts.kind = .flash }
+                else if p.containsString("riscv,imsics") { facts.kind = .imsics }
+                else if p.containsString("riscv,aplic") { facts.kind = .aplic }
             } else if p.named("device_type") {
                 if p.containsString("memory") { facts.kind = .memory }
                 if p.depth == 3 && p.inNode("cpu") && p.containsString("cpu") { d.harts += 1 }
@@ -99,6 +115,14 @@ public struct PlatformDescription: Sendable, Equatable {
                 }
             } else if p.named("riscv,ndev") {
                 facts.ndev = Int(p.cell(0))
+            } else if p.named("phandle") && p.value.count >= 4 {
+                facts.aia.phandle = p.cell(0)
+            } else if p.named("msi-parent") && p.value.count >= 4 {
+                facts.aia.msiParent = p.cell(0)
+            } else if p.named("interrupts-extended") && p.value.count >= 8 {
+                facts.aia.interrupt = p.cell(1)
+            } else if (p.named("riscv,num-ids") || p.named("riscv,num-sources")) && p.value.count >= 4 {
+                facts.aia.count = Int(p.cell(0))
             } else if p.named("reg") && p.value.count >= 16 {
                 facts.reg = Region(base: p.cells64(0), size: p.cells64(2))
                 if p.value.count >= 32 { facts.secondReg = Region(base: p.cells64(4), size: p.cells64(6)) }
@@ -107,7 +131,8 @@ public struct PlatformDescription: Sendable, Equatable {
         }
         file(facts)
         if initrdEnd > initrdStart { d.initrd = Region(base: initrdStart, size: initrdEnd - initrdStart) }
-        guard ok, d.harts > 0, d.clint.size > 0, d.plic.size > 0, d.memory.size > 0 else { return nil }
+        d.aia = aiaNodes.resolve()
+        guard ok, d.harts > 0, d.clint.size > 0, d.plic.size > 0 || d.hasAIA, d.memory.size > 0 else { return nil }
         self = d
     }
 }

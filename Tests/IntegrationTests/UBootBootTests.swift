@@ -41,6 +41,47 @@ struct UBootBootTests {
         try await exercise(session, underMonitor: true, smp: machine.smp, cpu: machine.cpu)
     }
 
+    /// The AIA machines (`-M virt,aia=aplic-imsic`: APLIC in MSI mode and
+    /// IMSIC files, OpenSBI's IPIs through the M-level files; `aia=aplic`:
+    /// APLIC with direct delivery, IPIs on the CLINT) at 1, 2, 4 and 8 harts.
+    static let aiaMachines: [(aia: String, smp: Int, cpu: String)] = ["aplic-imsic", "aplic"].flatMap { aia in
+        [1, 2, 4, 8].flatMap { smp in ["rv64", "rv64,sstc=false", "rv64,h=false"].map { (aia, smp, $0) } }
+    }
+
+    @Test("OpenSBI + U-Boot under the monitor on the AIA machines: report (IPI device, aia extension), version, sleep 1, poweroff",
+          .timeLimit(.minutes(5)), arguments: UBootBootTests.aiaMachines)
+    func uBootUnderMonitorWithAIA(machine: (aia: String, smp: Int, cpu: String)) async throws {
+        let image = try TestEnvironment.monitorImage()
+        let firmware = try TestEnvironment.requireFile(TestEnvironment.opensbiDirectory + "/fw_dynamic.elf",
+                                                       package: "opensbi")
+        let kernel = try TestEnvironment.requireFile(TestEnvironment.ubootELF, package: "u-boot-qemu")
+        let arguments = try BootCommand.underMonitor(image: image, firmware: firmware, kernel: kernel,
+                                                     smp: machine.smp, cpu: machine.cpu)
+            .map { $0 == "virt" ? "virt,aia=\(machine.aia)" : $0 }
+        let session = try ConsoleSession(
+            name: "monitor-aia-\(machine.aia)-smp\(machine.smp)-\(machine.cpu)",
+            executable: try TestEnvironment.qemu(), arguments: arguments,
+            logDirectory: TestEnvironment.logDirectory)
+        defer { session.stop() }
+        try await exercise(session, underMonitor: true, smp: machine.smp, cpu: machine.cpu, aia: machine.aia)
+    }
+
+    @Test("Baseline: OpenSBI + U-Boot natively on the AIA machines", .timeLimit(.minutes(3)),
+          arguments: ["aplic-imsic", "aplic"])
+    func uBootNativeWithAIA(aia: String) async throws {
+        let firmware = try TestEnvironment.requireFile(TestEnvironment.opensbiDirectory + "/fw_dynamic.elf",
+                                                       package: "opensbi")
+        let kernel = try TestEnvironment.requireFile(TestEnvironment.ubootELF, package: "u-boot-qemu")
+        let session = try ConsoleSession(
+            name: "native-aia-\(aia)-smp4",
+            executable: try TestEnvironment.qemu(),
+            arguments: ["-M", "virt,aia=\(aia)", "-nographic", "-m", BootCommand.memory, "-smp", "4", "-cpu", "rv64",
+                        "-bios", firmware, "-kernel", kernel],
+            logDirectory: TestEnvironment.logDirectory)
+        defer { session.stop() }
+        try await exercise(session, underMonitor: false, smp: 4, cpu: "rv64", aia: aia)
+    }
+
     /// The sandbox policy (`scripts/run --policy offload,sandbox`, boot option
     /// bits 0 clear and 1 set): OpenSBI + U-Boot boot and run as without it,
     /// on 1, 4 and 8 harts, with and without Sstc.
@@ -216,7 +257,7 @@ struct UBootBootTests {
 
     /// The console script shared by every boot.
     func exercise(_ session: ConsoleSession, underMonitor: Bool, openSBI: Bool = true, smp: Int, cpu: String,
-                  patience: Double = 1) async throws {
+                  patience: Double = 1, aia: String = "none") async throws {
         var console = UBootConsole(session: session, underMonitor: underMonitor, openSBI: openSBI, patience: patience)
         var sleepSeconds: Double? = nil
         defer {
@@ -225,7 +266,10 @@ struct UBootBootTests {
         }
 
         try await console.bootToPrompt()
-        if openSBI { console.checkOpenSBIReport(smp: smp, cpu: cpu) }
+        if openSBI {
+            console.checkOpenSBIReport(smp: smp, cpu: cpu)
+            checkInterruptReport(console, aia: aia)
+        }
 
         let version = try await console.run("version", within: 10)
         #expect(version.output.contains("U-Boot 2023.01"), "version printed: \(version.output)")
@@ -240,5 +284,20 @@ struct UBootBootTests {
 
         let status = try await console.powerOff()
         #expect(status == 0, "QEMU exited with status \(status) after poweroff")
+    }
+
+    /// What OpenSBI 1.1 reports of the interrupt controllers, as natively
+    /// (checked on QEMU 7.2): with IMSIC files its IPIs go through them
+    /// (`aia-imsic`) and it finds Smaia (`aia` in the extensions, from its
+    /// `mtopi` probe); otherwise IPIs stay on the CLINT's MSWI and there is
+    /// no Smaia (QEMU 7.2 enables it only with an IMSIC).
+    func checkInterruptReport(_ console: UBootConsole, aia: String) {
+        let ipi = console.openSBIField("Platform IPI Device")
+        let expected = aia == "aplic-imsic" ? "aia-imsic" : "aclint-mswi"
+        #expect(ipi == expected, "OpenSBI's Platform IPI Device: \(ipi ?? "<missing>"), expected \(expected)")
+        let extensions = (console.openSBIField("Boot HART ISA Extensions") ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(extensions.contains("aia") == (aia == "aplic-imsic"),
+                "Boot HART ISA Extensions \(extensions) with aia=\(aia)")
     }
 }

@@ -133,6 +133,13 @@ FIRMVISOR_CSR_RW(mtinst, 0x34A)
 FIRMVISOR_CSR_RW(mtval2, 0x34B)
 FIRMVISOR_CSR_RW(hgatp, 0x680)
 FIRMVISOR_CSR_RO(hgeip, 0xE12)
+
+/* Advanced Interrupt Architecture, machine level (Smaia). Only after
+   firmvisor_probe_read_mtopi found it: the monitor's own M-level IMSIC file
+   through miselect/mireg, its claims through mtopei. */
+FIRMVISOR_CSR_RW(miselect, 0x350)
+FIRMVISOR_CSR_RW(mireg, 0x351)
+FIRMVISOR_CSR_RW(mtopei, 0x35C)
 FIRMVISOR_CSR_RW(vsstatus, 0x200)
 FIRMVISOR_CSR_RW(vsie, 0x204)
 FIRMVISOR_CSR_RW(vstvec, 0x205)

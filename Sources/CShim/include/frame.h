@@ -20,7 +20,7 @@
 #define FIRMVISOR_MAX_HARTS     64
 #define FIRMVISOR_HART_BLOCK    0x8000     /* 32 KiB: ~14 KiB of stack measured at peak (difftest, adversary) */
 #define FIRMVISOR_BLOCK_CONTEXT 0x400
-#define FIRMVISOR_BLOCK_STACK   0x1000
+#define FIRMVISOR_BLOCK_STACK   0x1800     /* the context: 5 KiB (the virtual hart holds a 2047-identity IMSIC file) */
 #define FIRMVISOR_BOOT_STACK    0x2000     /* the cold hart's stack before relocation */
 
 /* firmvisor_boot_plan offsets, for start.S */
@@ -151,6 +151,25 @@ uint64_t firmvisor_probe_read_tselect(uint64_t *value);
 uint64_t firmvisor_probe_read_tinfo(uint64_t *value);
 uint64_t firmvisor_probe_read_tcontrol(uint64_t *value);
 uint64_t firmvisor_probe_read_mcontext(uint64_t *value);
+uint64_t firmvisor_probe_read_mtopi(uint64_t *value);
+
+/* The payload's AIA CSRs, accessed for the firmware under a local trap
+   vector (guarded.S): 1 on success, 0 when the real access trapped. */
+#define FIRMVISOR_GUARDED_DECL(name)                                          \
+    uint64_t firmvisor_guarded_read_##name(uint64_t *value);                  \
+    uint64_t firmvisor_guarded_write_##name(uint64_t value);
+FIRMVISOR_GUARDED_DECL(siselect)
+FIRMVISOR_GUARDED_DECL(sireg)
+FIRMVISOR_GUARDED_DECL(stopei)
+uint64_t firmvisor_guarded_read_stopi(uint64_t *value);
+FIRMVISOR_GUARDED_DECL(hvien)
+FIRMVISOR_GUARDED_DECL(hvictl)
+FIRMVISOR_GUARDED_DECL(hviprio1)
+FIRMVISOR_GUARDED_DECL(hviprio2)
+FIRMVISOR_GUARDED_DECL(vsiselect)
+FIRMVISOR_GUARDED_DECL(vsireg)
+FIRMVISOR_GUARDED_DECL(vstopei)
+uint64_t firmvisor_guarded_read_vstopi(uint64_t *value);
 
 /* A load or store with mstatus.MPRV = 1 under a local trap vector (mprv.S). */
 uint64_t firmvisor_mprv_access(uint64_t address, uint64_t value, uint64_t operation,

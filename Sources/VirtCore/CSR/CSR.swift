@@ -68,6 +68,14 @@ public struct CSR: RawRepresentable, Hashable, Sendable {
     public static let mtval2 = CSR(0x34B)
     public static let mseccfg = CSR(0x747)
 
+    // Advanced Interrupt Architecture, machine level (Smaia; AIA specification, "Machine-level CSRs").
+    public static let miselect = CSR(0x350)
+    public static let mireg = CSR(0x351)
+    public static let mtopei = CSR(0x35C)
+    public static let mtopi = CSR(0xFB0)
+    public static let mvien = CSR(0x308)
+    public static let mvip = CSR(0x309)
+
     // Memory protection.
     public static let pmpcfg0 = CSR(0x3A0)
     public static let pmpcfg15 = CSR(0x3AF)

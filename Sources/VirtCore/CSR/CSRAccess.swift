@@ -131,6 +131,25 @@ extension VirtualHart {
         case CSR.tselect.rawValue...0x7AF:
             return triggers.read(csr)
 
+        // Advanced Interrupt Architecture, machine level (Smaia).
+        case CSR.miselect.rawValue:
+            guard c.smaia.isImplemented else { return nil }
+            return aia.miselect
+        case CSR.mireg.rawValue:
+            guard c.smaia.isImplemented else { return nil }
+            return readIndirect()
+        case CSR.mtopei.rawValue:
+            guard c.smaia.isImplemented, c.smaia.imsicIdentities > 0 else { return nil }
+            return aia.imsic.topei()
+        case CSR.mtopi.rawValue:
+            guard c.smaia.isImplemented else { return nil }
+            return machineTopInterrupt(environment: &env)
+        case CSR.mvien.rawValue, CSR.mvip.rawValue:
+            // QEMU 7.2 implements both as read-only zero (no virtual
+            // supervisor-level interrupts from M-mode).
+            guard c.smaia.isImplemented else { return nil }
+            return 0
+
         // Counters.
         case CSR.mcycle.rawValue, CSR.cycle.rawValue: return env.readCycle() &+ cycleOffset
         case CSR.minstret.rawValue, CSR.instret.rawValue: return env.readInstret() &+ instretOffset
@@ -162,9 +181,29 @@ extension VirtualHart {
             guard c.hasHypervisor else { return nil }
             return currentMIP(environment: &env).intersection(.hypervisorLevel).rawValue
         default:
+            if VirtualHart.isAIAPassthrough(n) {
+                guard c.smaia.isImplemented, n & 0x200 == 0 || c.hasHypervisor else { return nil }
+                return env.readGuardedCSR(csr)
+            }
             guard c.hasHypervisor, VirtualHart.isHypervisorPassthrough(n) else { return nil }
             if n == 0x24D && !c.hasSstc { return nil }
             return env.readPassthroughCSR(csr)
+        }
+    }
+
+    /// The S- and VS-level AIA CSRs and the hypervisor's AIA CSRs (Ssaia):
+    /// they hold only the payload's state (its `siselect`, its S-level and
+    /// guest IMSIC files), so the firmware's accesses go to the real hart,
+    /// through a guarded access: whether `sireg` or `stopei` trap depends on
+    /// the real state (the selected register, `hstatus.VGEIN`), and a trap
+    /// there is the firmware's illegal instruction.
+    @inlinable
+    static func isAIAPassthrough(_ n: UInt16) -> Bool {
+        switch n {
+        case 0x150, 0x151, 0x15C, 0xDB0, 0x608, 0x609, 0x646, 0x647, 0x250, 0x251, 0x25C, 0xEB0:
+            return true
+        default:
+            return false
         }
     }
 
@@ -240,13 +279,23 @@ extension VirtualHart {
             pmp.writeAddress(Int(csr.rawValue - CSR.pmpaddr0.rawValue), value)
         case CSR.tselect.rawValue...0x7AF:
             triggers.write(csr, value)
-        case CSR.misa.rawValue, CSR.mideleg.rawValue, CSR.mcountinhibit.rawValue,
+        case CSR.miselect.rawValue:
+            aia.miselect = value & configuration.smaia.miselectWritable
+        case CSR.mireg.rawValue:
+            writeIndirect(value)
+        case CSR.mtopei.rawValue:
+            // Any write claims the top identity; the value is ignored.
+            aia.imsic.claim()
+            refreshIMSICLine()
+        case CSR.misa.rawValue, CSR.mideleg.rawValue, CSR.mcountinhibit.rawValue, CSR.mvien.rawValue, CSR.mvip.rawValue,
              CSR.mhpmevent3.rawValue...CSR.mhpmevent31.rawValue,
              CSR.mhpmcounter3.rawValue...CSR.mhpmcounter31.rawValue:
             // WARL registers this hart implements as read-only: writes are ignored.
             break
         default:
-            if VirtualHart.isHypervisorPassthrough(csr.rawValue) {
+            if VirtualHart.isAIAPassthrough(csr.rawValue) {
+                env.writeGuardedCSR(csr, value)
+            } else if VirtualHart.isHypervisorPassthrough(csr.rawValue) {
                 env.writePassthroughCSR(csr, value)
             }
         }

@@ -221,6 +221,9 @@ extension VirtualHart {
     public var pendingMachineInterrupt: Interrupt? {
         guard mode < .machine || mstatus.contains(.mie) else { return nil }
         let ready = mipDevices.intersection(mie).intersection(.machineLevel).subtracting(mideleg)
+        if configuration.smaia.isImplemented, !ready.isEmpty {
+            return InterruptPriorityOrder.highest(in: ready, iprio: aia.iprio)
+        }
         return Interrupt.highestPriority(in: ready)
     }
 

@@ -43,6 +43,11 @@ public struct HartConfiguration: Sendable, Equatable {
     /// The debug trigger module (Sdtrig) the firmware gets; none by default,
     /// so the trigger CSRs are illegal instructions.
     public var triggers = TriggerConfiguration.none
+    /// The Advanced Interrupt Architecture's machine-level CSRs (Smaia) and
+    /// the M-level IMSIC file; not implemented by default, so `miselect`,
+    /// `mireg`, `mtopei`, `mtopi`, `mvien` and `mvip` are illegal
+    /// instructions.
+    public var smaia = SmaiaConfiguration()
 
     public init(hartID: UInt64, misa: UInt64) {
         self.hartID = hartID

@@ -63,6 +63,9 @@ public struct VirtualHart: Sendable {
     public var pmp: PMPFile
     /// The firmware's debug triggers (Sdtrig).
     public var triggers: TriggerModule
+    /// The firmware's machine-level AIA state (Smaia): `miselect`, `iprio`
+    /// and its M-level IMSIC file. Unused when the hart lacks Smaia.
+    public var aia: MachineLevelAIA
 
     // S-level state, owned by the payload, held here while the firmware runs.
     public var stvec: UInt64 = 0
@@ -83,6 +86,7 @@ public struct VirtualHart: Sendable {
         self.masks = CSRMasks(configuration)
         self.pmp = PMPFile(entries: configuration.pmpEntries)
         self.triggers = TriggerModule(configuration: configuration.triggers)
+        self.aia = MachineLevelAIA(configuration: configuration.smaia)
     }
 
     /// `mideleg`: constant under the monitor.
