@@ -84,8 +84,8 @@ public enum APLICRoute: Equatable, Sendable {
 /// mode. The APLIC writes its MSIs as a bus master that PMP does not check,
 /// so whoever programs these registers chooses where the APLIC writes. The
 /// monitor programs the real ones itself, from the device tree
-/// (``APLICMSIAddressConfiguration/forFiles(base:stride:count:)``), and
-/// locks them; the firmware reads and writes a virtual copy held here
+/// (``APLICMSIAddressConfiguration/forFiles(base:stride:count:)``); the
+/// firmware reads and writes a virtual copy held here
 /// (``APLICRoute/virtual``), so that it can never aim the APLIC at the
 /// monitor's memory or at the monitor-owned machine-level IMSIC files.
 ///
@@ -108,10 +108,12 @@ public enum APLICRoute: Equatable, Sendable {
 ///   ("Setting `mmsiaddrcfgh.L` to one also locks registers `smsiaddrcfg`
 ///   and `smsiaddrcfgh`").
 ///   Documented difference: QEMU 7.2 locks only `mmsiaddrcfg`/`mmsiaddrcfgh`
-///   with it. The model keeps the specification's rule: a firmware that
-///   writes the supervisor pair after locking the machine pair does not
-///   work on conforming hardware, and OpenSBI writes the supervisor pair
-///   first.
+///   with it (the 2023 QEMU patch "hw/intc: If mmsiaddrcfgh.L == 1,
+///   smsiaddrcfg and smsiaddrcfgh are read-only" aligns it). The model
+///   keeps the specification's rule: a firmware that writes the supervisor
+///   pair after locking the machine pair does not work on conforming
+///   hardware, and OpenSBI (`lib/utils/irqchip/aplic.c`) never sets L and
+///   skips both pairs when it finds `mmsiaddrcfgh.L` set.
 /// - `smsiaddrcfgh.L` locks `smsiaddrcfg`/`smsiaddrcfgh`. Documented
 ///   difference: the specification has no L in `smsiaddrcfgh` (bit 31 is
 ///   reserved, read as zero); QEMU 7.2 stores it and honours it

@@ -52,12 +52,12 @@ public enum IMSICPageRegister: Equatable, Sendable {
 ///
 /// Documented difference: the specification says that `miselect` values
 /// 0x71 and 0x73…0x7F are reserved, with `mireg` reading 0 and ignoring
-/// writes, and that every even `eip`k/`eie`k up to k = 62 exists, with bits
-/// of identities that are not implemented read-only zero. QEMU 7.2 makes
-/// `mireg` raise an illegal-instruction exception for the reserved numbers
-/// and for registers that hold no implemented identity (`riscv_imsic_rmw`
-/// and `riscv_imsic_eix_rmw` return `-EINVAL`); the model does the same
-/// (``register(select:identities:)`` answers `nil`).
+/// writes; it makes only the odd `eip`k/`eie`k (RV64) raise an exception,
+/// and bits of identities that are not implemented read-only zero. QEMU 7.2
+/// makes `mireg` raise an illegal-instruction exception for the reserved
+/// numbers and for even registers that hold no implemented identity
+/// (`riscv_imsic_rmw` and `riscv_imsic_eix_rmw` return `-EINVAL`); the
+/// model does the same (``register(select:identities:)`` answers `nil`).
 ///
 /// The arrays are stored as 32 64-bit words each (2048 bits) in inline
 /// storage and read in place (see ``topei()``), so no operation allocates
