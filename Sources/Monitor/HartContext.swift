@@ -6,7 +6,6 @@ import VirtCore
 /// Everything one hart's monitor keeps: the firmware's virtual hart, the
 /// world that runs, and counters. Lives in CShim's per-hart storage.
 struct HartContext {
-    var hart: VirtualHart
     let index: Int
     /// The world whose state is installed in the real CSRs.
     var installed: World = .firmware {
@@ -33,7 +32,6 @@ struct HartContext {
     /// payload's timer event, which the monitor completes as OpenSBI would
     /// (``completeOffloadedTimerEvent()``).
     var payloadOwnsTimer = false
-    var statistics = Statistics()
     /// The policies enabled at boot (``Policies``) and the sandbox's state.
     let policies: Policies
     var sandbox = SandboxState()
@@ -69,6 +67,12 @@ struct HartContext {
     /// ``TriggerModule/generation`` translated for this world
     /// (``installTriggers()``); `nil` before the first install.
     var installedTriggers: (generation: UInt32, world: World, worldDependent: Bool)? = nil
+    /// The firmware's virtual hart, and the counters, last: the fields
+    /// above, read on every trap, stay within a load's 12-bit offset of
+    /// the context's address (RISC-V I-type immediates), which the large
+    /// virtual hart would otherwise push beyond.
+    var hart: VirtualHart
+    var statistics = Statistics()
 
     init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout, trace: TraceKinds,
          frame: UnsafeMutablePointer<firmvisor_frame>, policies: Policies, memory: PlatformDescription.Region) {

@@ -34,7 +34,10 @@ extension VirtualHart {
     ) -> UInt64? {
         guard isAccessible(csr, writes: writes),
               let old = readInPlace(csr, environment: &env) else { return nil }
-        if writes {
+        // QEMU 7.2 claims through mtopei only when the write mask is
+        // nonzero: `csrrs`/`csrrc` of a zero register read without claiming
+        // (the AIA specification counts any rs1 other than x0 as a write).
+        if writes && !(csr == .mtopei && operation != .readWrite && operand == 0) {
             let base = csr == .mip || csr == .sip ? readForModify(csr, environment: &env) : old
             write(csr, operation.apply(old: base, operand: operand), environment: &env)
         }

@@ -59,13 +59,6 @@ public struct VirtualHart: Sendable {
     public var cycleOffset: UInt64 = 0
     /// `minstret` likewise.
     public var instretOffset: UInt64 = 0
-    /// The firmware's PMP registers.
-    public var pmp: PMPFile
-    /// The firmware's debug triggers (Sdtrig).
-    public var triggers: TriggerModule
-    /// The firmware's machine-level AIA state (Smaia): `miselect`, `iprio`
-    /// and its M-level IMSIC file. Unused when the hart lacks Smaia.
-    public var aia: MachineLevelAIA
 
     // S-level state, owned by the payload, held here while the firmware runs.
     public var stvec: UInt64 = 0
@@ -78,6 +71,16 @@ public struct VirtualHart: Sendable {
     public var senvcfg: UInt64 = 0
     /// `stimecmp` (Sstc). Resets to all ones so no timer fires by itself.
     public var stimecmp: UInt64 = ~0
+
+    // The large register files last (the fields above stay within a
+    // load's 12-bit offset of the hart's address on RISC-V).
+    /// The firmware's PMP registers.
+    public var pmp: PMPFile
+    /// The firmware's debug triggers (Sdtrig).
+    public var triggers: TriggerModule
+    /// The firmware's machine-level AIA state (Smaia): `miselect`, `iprio`
+    /// and its M-level IMSIC file. Unused when the hart lacks Smaia.
+    public var aia: MachineLevelAIA
 
     /// A hart at reset (privileged specification, "Reset"): M-mode,
     /// `mstatus.MIE = 0`, `MPRV = 0`, every other field as zero.
