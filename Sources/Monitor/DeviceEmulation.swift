@@ -201,12 +201,18 @@ extension HartContext {
     mutating func refreshLiveLines() {
         var lines = hart.mipDevices
         if csr_read_time() >= timerDeadline { lines.insert(.mtip) } else { lines.remove(.mtip) }
-        if drainsMachineFile {
-            hart.mipDevices = lines
-            if csr_read_mip() & InterruptBits.meip.rawValue != 0 { drainMachineFile() }
-            return
+        // With an IMSIC, MEIP is the virtual file's line (kept current by
+        // every change of the file): a real MEIP only means mail to move in.
+        if csr_read_mip() & InterruptBits.meip.rawValue != 0 {
+            if _slowPath(drainsMachineFile) {
+                hart.mipDevices = lines
+                drainMachineFile()
+                return
+            }
+            lines.insert(.meip)
+        } else if !drainsMachineFile {
+            lines.remove(.meip)
         }
-        if csr_read_mip() & InterruptBits.meip.rawValue != 0 { lines.insert(.meip) } else { lines.remove(.meip) }
         hart.mipDevices = lines
     }
 

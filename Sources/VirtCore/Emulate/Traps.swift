@@ -216,12 +216,20 @@ extension VirtualHart {
     /// ("Machine Interrupt Registers"): pending and enabled, not delegated,
     /// and either the hart runs below M or `mstatus.MIE` is set. Delegated
     /// (S-level) interrupts never target virtual M-mode, because `mideleg`
-    /// forces them to S. Priority MEI > MSI > MTI.
-    @inlinable
+    /// forces them to S. Priority MEI > MSI > MTI, or with Smaia the order
+    /// of its `iprio` registers (``InterruptPriorityOrder``).
     public var pendingMachineInterrupt: Interrupt? {
+        var copy = self
+        return copy.takeableMachineInterrupt()
+    }
+
+    /// ``pendingMachineInterrupt`` on the hart in place: the getter would
+    /// pass the whole (large) hart by value on every return to a guest.
+    @inlinable @inline(__always)
+    public mutating func takeableMachineInterrupt() -> Interrupt? {
         guard mode < .machine || mstatus.contains(.mie) else { return nil }
         let ready = mipDevices.intersection(mie).intersection(.machineLevel).subtracting(mideleg)
-        if configuration.smaia.isImplemented, !ready.isEmpty {
+        if _slowPath(configuration.smaia.isImplemented), !ready.isEmpty {
             return InterruptPriorityOrder.highest(in: ready, iprio: aia.iprio)
         }
         return Interrupt.highestPriority(in: ready)
@@ -233,7 +241,7 @@ extension VirtualHart {
     /// access that could have made an interrupt takeable.
     @inlinable
     public mutating func injectPendingInterrupt(pc: UInt64) -> UInt64 {
-        guard let interrupt = pendingMachineInterrupt else { return pc }
+        guard let interrupt = takeableMachineInterrupt() else { return pc }
         return takeTrap(.interrupt(interrupt), value: 0, pc: pc)
     }
 

@@ -106,7 +106,7 @@ extension VirtualHart {
     @inlinable @inline(__always)
     public mutating func prepareReturn(to target: UInt64) -> GuestReturn {
         var pc = target
-        let interrupt = pendingMachineInterrupt
+        let interrupt = takeableMachineInterrupt()
         if let interrupt {
             pc = takeTrap(.interrupt(interrupt), value: 0, pc: pc)
         }
