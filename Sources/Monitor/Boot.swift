@@ -77,15 +77,6 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
     for hart in 0..<harts {
         clint.setMTimeCmp(hart: hart, VirtualCLINT.resetMTimeCmp)
     }
-    // On an AIA machine with IMSICs the monitor owns the real M domain's
-    // MSI addresses (the firmware's are virtual: APLICRegisters).
-    if platform.hasAIA && platform.aia.aplicDeliversMSIs {
-        var aplic = machinePointer.pointee.aplicRegisters
-        let files = Int(platform.aia.imsicMachine.size / VirtualIMSICFile.pageSize)
-        if !aplic.programMSIAddresses(platform.aia, harts: max(files, 1)) {
-            console.write("[firmvisor] warning: the IMSIC files are not laid out as the APLIC's MSI address registers can address; its M domain delivers no MSI\n")
-        }
-    }
 
     console.write("\n[firmvisor] Firmvisor monitor at ")
     console.write(hex: monitor.base)

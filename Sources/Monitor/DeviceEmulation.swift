@@ -96,15 +96,18 @@ extension HartContext {
     /// address registers).
     mutating func performOnAPLIC(_ access: DeviceInstruction, offset: UInt64) -> DeviceAccessOutcome {
         var reservation = deviceReservation
-        let outcome = withMachine { m in
+        let outcome: (DeviceAccessOutcome, Bool) = withMachine { m in
             var port = m.aplicRegisters
             let outcome = HostDeviceAccess.perform(access.operation, offset: offset, value: access.value,
                                                    reservation: &reservation, on: &port)
             m.aplic = port.view
-            return outcome
+            return (outcome, port.refusedConfiguration)
         }
         deviceReservation = reservation
-        return outcome
+        if _slowPath(outcome.1) {
+            reportOnce(.msiAddress, "APLIC MSI address configuration that could reach the monitor's memory or walled devices: kept virtual, the real MSI addresses unchanged", value: offset)
+        }
+        return outcome.0
     }
 
     /// A payload access to an M-level IMSIC page that the firmware's PMP

@@ -93,6 +93,7 @@ enum Unsupported: UInt32 {
     case mtimeWrite = 0
     case mprv = 1
     case fenceTimeout = 2
+    case msiAddress = 3
 }
 
 @inline(__always)

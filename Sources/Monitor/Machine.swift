@@ -38,7 +38,9 @@ struct Machine {
     /// caller stores ``APLICRegisters/view`` back into ``aplic``.
     var aplicRegisters: APLICRegisters<PhysicalBus> {
         APLICRegisters(bus: PhysicalBus(), base: platform.aia.aplicMachine.base, view: aplic,
-                       size: platform.aia.aplicMachine.size)
+                       size: platform.aia.aplicMachine.size,
+                       forbidden: (monitor, platform.clint, platform.aia.aplicMachine, platform.plic,
+                                   policies.sandbox ? platform.memory : PlatformDescription.Region(base: 0, size: 0)))
     }
 }
 

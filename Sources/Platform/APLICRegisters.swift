@@ -9,6 +9,21 @@ import VirtCore
 /// register but the four MSI address registers is the real one, so
 /// `sourcecfg` delegation, `target`, `setip`/`setie` and the interrupt
 /// delivery controls act on the hardware as the firmware's stores would.
+///
+/// The MSI address registers are the firmware's virtual copy: the APLIC is a
+/// bus master that no PMP checks, so its MSI writes must never reach what
+/// the firmware's own stores cannot (the monitor's memory, the CLINT the
+/// monitor owns, the walled interrupt controllers, and under the sandbox the
+/// payload's DRAM). After each store to one of them, the firmware's
+/// configuration of that pair goes to the real registers when every address
+/// it can produce ("Arrangement of the memory regions of multiple interrupt
+/// files": the base OR'ed with any group, hart and guest index) lies outside
+/// those ``forbidden`` regions; otherwise the real pair keeps its last
+/// permitted value and ``refusedConfiguration`` is set. So a firmware that
+/// points the domains at the interrupt files (OpenSBI, from the device
+/// tree), at a hart index without a file (dropped, as natively) or at the
+/// S-level files is served exactly, and only a configuration aimed at the
+/// monitor differs.
 public struct APLICRegisters<Bus: MMIOBus>: DeviceRegisters {
     public var bus: Bus
     public let base: UInt64
@@ -16,12 +31,21 @@ public struct APLICRegisters<Bus: MMIOBus>: DeviceRegisters {
     public var view: VirtualAPLIC
     /// The domain's window: the device tree's `reg` size.
     public let size: UInt64
+    /// Where MSIs must never go (unused entries have size 0).
+    public let forbidden: (PlatformDescription.Region, PlatformDescription.Region, PlatformDescription.Region,
+                           PlatformDescription.Region, PlatformDescription.Region)
+    /// The last store to an MSI address register left a configuration that
+    /// could reach a ``forbidden`` region: the real pair was not changed.
+    public private(set) var refusedConfiguration = false
 
-    public init(bus: Bus, base: UInt64, view: VirtualAPLIC, size: UInt64) {
+    public init(bus: Bus, base: UInt64, view: VirtualAPLIC, size: UInt64,
+                forbidden: (PlatformDescription.Region, PlatformDescription.Region, PlatformDescription.Region,
+                            PlatformDescription.Region, PlatformDescription.Region)) {
         self.bus = bus
         self.base = base
         self.view = view
         self.size = size
+        self.forbidden = forbidden
     }
 
     public func accepts(offset: UInt64, width: Int) -> Bool {
@@ -41,32 +65,35 @@ public struct APLICRegisters<Bus: MMIOBus>: DeviceRegisters {
         let register = view.decode(offset: offset)
         switch view.route(register, isStore: true) {
         case .real: bus.store32(base + offset, UInt32(truncatingIfNeeded: value))
-        case .virtual: view.writeVirtual(register, value: UInt32(truncatingIfNeeded: value))
+        case .virtual:
+            view.writeVirtual(register, value: UInt32(truncatingIfNeeded: value))
+            let machine = register == .mmsiaddrcfg || register == .mmsiaddrcfgh
+            let configuration = machine ? view.machineMSIAddress : view.supervisorMSIAddress
+            refusedConfiguration = !permits(configuration)
+            if !refusedConfiguration {
+                let pair = machine ? VirtualAPLIC.mmsiaddrcfgOffset : VirtualAPLIC.smsiaddrcfgOffset
+                let values = machine ? (view.readVirtual(.mmsiaddrcfg), view.readVirtual(.mmsiaddrcfgh))
+                                     : (view.readVirtual(.smsiaddrcfg), view.readVirtual(.smsiaddrcfgh))
+                // Low first: a lock bit in the high register then freezes
+                // both halves as the firmware wrote them.
+                bus.store32(base + pair, values.0)
+                bus.store32(base + pair + 4, values.1)
+            }
         case .none: break
         }
     }
 
-    /// Programs the real domain's MSI addresses, which the firmware never
-    /// reaches (it writes ``VirtualAPLIC``'s copy): machine-level MSIs go to
-    /// the M-level interrupt files the device tree lists (the monitor moves
-    /// what arrives there into the firmware's virtual files), supervisor-level
-    /// ones to the S-level files. The APLIC is a bus master that no PMP
-    /// checks, so no firmware value may ever reach these registers. Returns
-    /// false when the files are not laid out as one `mmsiaddrcfg` can
-    /// address (then the domain is left at reset: no MSI is delivered).
-    public mutating func programMSIAddresses(_ aia: AIADevices, harts: Int) -> Bool {
-        guard let machine = APLICMSIAddressConfiguration.forFiles(
-                  base: aia.imsicMachine.base, stride: VirtualIMSICFile.pageSize, count: harts) else { return false }
-        let m = machine.registerValues
-        if aia.imsicSupervisor.size > 0,
-           let supervisor = APLICMSIAddressConfiguration.forFiles(
-               base: aia.imsicSupervisor.base, stride: VirtualIMSICFile.pageSize, count: harts) {
-            let s = supervisor.registerValues
-            bus.store32(base + VirtualAPLIC.smsiaddrcfgOffset, s.low)
-            bus.store32(base + VirtualAPLIC.smsiaddrcfghOffset, s.high)
+    /// Whether every MSI address `configuration` can produce stays outside
+    /// the ``forbidden`` regions: the addresses lie between the base and the
+    /// base with every index bit set (plus the last page's bytes).
+    public func permits(_ configuration: APLICMSIAddressConfiguration) -> Bool {
+        let low = configuration.address(group: 0, hart: 0, guest: 0)
+        let indexes = ~UInt64(0) >> 1
+        let high = configuration.address(group: indexes, hart: indexes, guest: indexes) | 0xFFF
+        func clear(_ r: PlatformDescription.Region) -> Bool {
+            r.size == 0 || high < r.base || low >= r.base &+ r.size
         }
-        bus.store32(base + VirtualAPLIC.mmsiaddrcfgOffset, m.low)
-        bus.store32(base + VirtualAPLIC.mmsiaddrcfghOffset, m.high)
-        return true
+        return clear(forbidden.0) && clear(forbidden.1) && clear(forbidden.2) && clear(forbidden.3)
+            && clear(forbidden.4)
     }
 }

@@ -104,16 +104,14 @@ public enum APLICRoute: Equatable, Sendable {
 /// a locked configuration still reads its fields (the specification allows
 /// either). Lock:
 ///
-/// - `mmsiaddrcfgh.L` locks all four registers, as the specification says
-///   ("Setting `mmsiaddrcfgh.L` to one also locks registers `smsiaddrcfg`
-///   and `smsiaddrcfgh`").
-///   Documented difference: QEMU 7.2 locks only `mmsiaddrcfg`/`mmsiaddrcfgh`
-///   with it (the 2023 QEMU patch "hw/intc: If mmsiaddrcfgh.L == 1,
-///   smsiaddrcfg and smsiaddrcfgh are read-only" aligns it). The model
-///   keeps the specification's rule: a firmware that writes the supervisor
-///   pair after locking the machine pair does not work on conforming
-///   hardware, and OpenSBI (`lib/utils/irqchip/aplic.c`) never sets L and
-///   skips both pairs when it finds `mmsiaddrcfgh.L` set.
+/// - `mmsiaddrcfgh.L` locks `mmsiaddrcfg`/`mmsiaddrcfgh`, as QEMU 7.2
+///   (the hart the monitor runs on, checked natively by the test firmware's
+///   `aplic-msiaddr-lock`) does. Documented difference: the specification
+///   also locks `smsiaddrcfg`/`smsiaddrcfgh` with it ("Setting
+///   `mmsiaddrcfgh.L` to one also locks registers `smsiaddrcfg` and
+///   `smsiaddrcfgh`"; QEMU aligned with it in 2023). The firmware must not
+///   be able to tell the monitor from the hart it runs on, so the model
+///   follows the hart; OpenSBI never sets L.
 /// - `smsiaddrcfgh.L` locks `smsiaddrcfg`/`smsiaddrcfgh`. Documented
 ///   difference: the specification has no L in `smsiaddrcfgh` (bit 31 is
 ///   reserved, read as zero); QEMU 7.2 stores it and honours it
@@ -342,7 +340,7 @@ public struct VirtualAPLIC: Sendable {
         guard msiMode else { return }
         let lock = APLICMSIAddressConfiguration.lockBit
         let machineLocked = mmsiaddrcfgh & lock != 0
-        let supervisorLocked = machineLocked || smsiaddrcfgh & lock != 0
+        let supervisorLocked = smsiaddrcfgh & lock != 0
         switch register {
         case .mmsiaddrcfg where !machineLocked:
             mmsiaddrcfg = value
@@ -365,8 +363,8 @@ public struct VirtualAPLIC: Sendable {
     /// The supervisor-level MSI address configuration the firmware has
     /// written, every field from `smsiaddrcfg`/`smsiaddrcfgh` (QEMU 7.2's
     /// rule, see ``APLICMSIAddressConfiguration``). Its `locked` is
-    /// `smsiaddrcfgh`'s own bit 31; the pair is also locked when
-    /// ``machineMSIAddress`` is.
+    /// `smsiaddrcfgh`'s own bit 31 (QEMU 7.2: ``machineMSIAddress``'s lock
+    /// leaves this pair writable).
     public var supervisorMSIAddress: APLICMSIAddressConfiguration {
         APLICMSIAddressConfiguration(low: smsiaddrcfg, high: smsiaddrcfgh)
     }

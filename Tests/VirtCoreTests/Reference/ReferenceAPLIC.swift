@@ -4,16 +4,16 @@ import VirtCore
 /// specification's text ("Advanced Platform-Level Interrupt Controller"):
 /// its register map as a table of every register that exists, listed from
 /// the specification's table of the first 16 KiB and of the IDC structure,
-/// and the four MSI address registers as plain 32-bit values with the
-/// specification's lock. Independent of `VirtualAPLIC`'s arithmetic
+/// and the four MSI address registers as plain 32-bit values with their
+/// locks. Independent of `VirtualAPLIC`'s arithmetic
 /// decoding; it shares only the register and route vocabulary.
 ///
 /// Where the specification leaves a choice or QEMU 7.2 departs from it, the
 /// reference takes the project's documented choice: the MSI address
 /// registers only in MSI mode, IDCs only in direct mode and only for the
 /// domain's harts; QEMU 7.2's writable bits of the high registers; and
-/// `smsiaddrcfgh.L` locking the supervisor pair as QEMU 7.2 does, on top of
-/// the specification's `mmsiaddrcfgh.L` locking all four.
+/// each pair locked by its own high register's bit 31, as QEMU 7.2 does
+/// (the specification's `mmsiaddrcfgh.L` would lock all four).
 struct ReferenceAPLIC {
     let sources: Int
     let harts: Int
@@ -95,10 +95,11 @@ struct ReferenceAPLIC {
 
     mutating func write(_ register: APLICRegister, value: UInt32) {
         guard msiMode else { return }
-        // "If bit L in mmsiaddrcfgh is set to one, mmsiaddrcfg and mmsiaddrcfgh are locked";
-        // "Setting mmsiaddrcfgh.L to one also locks registers smsiaddrcfg and smsiaddrcfgh".
+        // "If bit L in mmsiaddrcfgh is set to one, mmsiaddrcfg and mmsiaddrcfgh are locked".
+        // The specification's "also locks registers smsiaddrcfg and smsiaddrcfgh" is not what
+        // QEMU 7.2 (measured natively) does: there smsiaddrcfgh's own bit 31 locks that pair.
         let machineLocked = (mmsiaddrcfgh >> 31) == 1
-        let supervisorLocked = machineLocked || (smsiaddrcfgh >> 31) == 1
+        let supervisorLocked = (smsiaddrcfgh >> 31) == 1
         switch register {
         case .mmsiaddrcfg: if !machineLocked { mmsiaddrcfg = value }
         case .mmsiaddrcfgh: if !machineLocked { mmsiaddrcfgh = Self.keepHighBits(value) }
