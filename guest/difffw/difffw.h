@@ -24,6 +24,15 @@
 #define OP_MTVEC    7   /* mtvec direct (a = 0) or vectored (a = 1) */
 #define OP_DEV      8   /* a device access form (AMO, LR/SC, misaligned, RVC) */
 #define OP_PLICX    9   /* PLIC + UART THRE scenarios, polled */
+#define OP_AIA      10  /* AIA state: a = 0 interrupt-file/IDC snapshot, 1 APLIC
+                           snapshot (b: 0 M domain, 1 S domain), 2 claim loop,
+                           3 configure a source and fire it */
+#define OP_APLICX   11  /* APLIC + UART THRE (source 10) scenarios, polled */
+
+/* The machine (blob header word 2, from scripts/difftest --aia). */
+#define MACH_PLIC         0   /* -M virt */
+#define MACH_APLIC_IMSIC  1   /* -M virt,aia=aplic-imsic */
+#define MACH_APLIC_DIRECT 2   /* -M virt,aia=aplic */
 
 /* DEV flags: preset/read back the register(s) at d >> 32 (and +4). */
 #define DV_PRE      0x01   /* preset: c (and c >> 32 at +4 with DV_TWO) */

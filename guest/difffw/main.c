@@ -64,6 +64,44 @@ typedef unsigned char u8;
 #define UART_LSR   (UART + 5)
 #define UART_IRQ   10
 
+/* AIA (-M virt,aia=aplic-imsic / aia=aplic): the APLIC's machine-level
+   domain replaces the PLIC at 0x0c000000, its supervisor-level child is at
+   0x0d000000; with IMSICs hart h's M-level file is at 0x24000000 + 0x1000 h,
+   its S-level file at 0x28000000 + 0x1000 h. */
+#define APLIC_M          0x0c000000UL
+#define APLIC_S          0x0d000000UL
+#define APLIC_SOURCECFG(d, s) ((d) + 4UL * (s))
+#define APLIC_MMSIADDRCFG(d)  ((d) + 0x1bc0UL)
+#define APLIC_MMSIADDRCFGH(d) ((d) + 0x1bc4UL)
+#define APLIC_SMSIADDRCFG(d)  ((d) + 0x1bc8UL)
+#define APLIC_SMSIADDRCFGH(d) ((d) + 0x1bccUL)
+#define APLIC_SETIP(d, w)     ((d) + 0x1c00UL + 4UL * (w))
+#define APLIC_SETIPNUM(d)     ((d) + 0x1cdcUL)
+#define APLIC_IN_CLRIP(d, w)  ((d) + 0x1d00UL + 4UL * (w))
+#define APLIC_SETIE(d, w)     ((d) + 0x1e00UL + 4UL * (w))
+#define APLIC_SETIENUM(d)     ((d) + 0x1edcUL)
+#define APLIC_CLRIENUM(d)     ((d) + 0x1fdcUL)
+#define APLIC_GENMSI(d)       ((d) + 0x3000UL)
+#define APLIC_TARGET(d, s)    ((d) + 0x3000UL + 4UL * (s))
+#define APLIC_IDC(d, h)       ((d) + 0x4000UL + 32UL * (h))
+#define IDC_IDELIVERY 0x00
+#define IDC_IFORCE    0x04
+#define IDC_ITHRESHOLD 0x08
+#define IDC_TOPI      0x18
+#define IDC_CLAIMI    0x1c
+#define APLIC_SOURCES 96
+#define APLIC_IE      0x100U
+#define IMSIC_M(h)    (0x24000000UL + 0x1000UL * (h))
+#define IMSIC_S(h)    (0x28000000UL + 0x1000UL * (h))
+/* The MSI address configuration every program starts from: hart h's files
+   at IMSIC_M(h) / IMSIC_S(h) (LHXW = 3, LHXS = 0, no groups). */
+#define MSIADDRCFGH_RESET (3U << 12)
+#define ISEL_IPRIO(k)     (0x30 + (k))
+#define ISEL_EIDELIVERY   0x70
+#define ISEL_EITHRESHOLD  0x72
+#define ISEL_EIP(k)       (0x80 + (k))
+#define ISEL_EIE(k)       (0xc0 + (k))
+
 #define TICKS_PER_MS 10000UL
 #define NHARTS_RESET 2
 
@@ -82,6 +120,20 @@ static inline void w64(u64 a, u64 v) { *(volatile u64 *)a = v; }
 static inline u8 r8(u64 a) { return *(volatile u8 *)a; }
 static inline void w8(u64 a, u8 v) { *(volatile u8 *)a = v; }
 static inline u64 now(void) { return csr_read(time); }
+#define csr_readx(csr) csr_read(csr)
+#define csr_writex(csr, val) csr_write(csr, val)
+static inline void ireg_w(u64 sel, u64 v) { csr_writex(0x350, sel); csr_writex(0x351, v); }
+static inline u64 ireg_r(u64 sel) { csr_writex(0x350, sel); return csr_readx(0x351); }
+static inline void sireg_w(u64 sel, u64 v) { csr_writex(0x150, sel); csr_writex(0x151, v); }
+static inline u64 mtopei_claim(void)
+{
+    u64 c;
+    __asm__ volatile("csrrw %0, 0x35c, zero" : "=r"(c) :: "memory");
+    return c;
+}
+
+/* The machine (blob header): which interrupt controllers there are. */
+static u32 machine;
 static inline void fence_i(void) { __asm__ volatile("fence.i" ::: "memory"); }
 static inline void barrier(void) { __asm__ volatile("fence rw, rw" ::: "memory"); }
 
@@ -202,6 +254,13 @@ void trap_handler(struct trap_frame *f)
             w64(MTIMECMP(0), ~0UL);
         } else if (code == 3) {
             w32(MSIP(0), 0);
+        } else if (code == 11 && machine == MACH_APLIC_IMSIC) {
+            irq_claim = mtopei_claim();
+            irq_claim2 = csr_readx(0x35c);
+        } else if (code == 11 && machine == MACH_APLIC_DIRECT) {
+            irq_claim = r32(APLIC_IDC(APLIC_M, 0) + IDC_CLAIMI);
+            if (!irq_claim) w32(APLIC_IDC(APLIC_M, 0) + IDC_IFORCE, 0);
+            irq_claim2 = r32(APLIC_IDC(APLIC_M, 0) + IDC_TOPI);
         } else if (code == 11) {
             irq_claim = r32(PLIC_CLAIM(0));
             w8(UART_IER, 0);
@@ -317,6 +376,78 @@ static void plic_drain(void)
     w32(PLIC_PRIO(UART_IRQ), 0);
 }
 
+/* QEMU 7.2's reset values of the iprio arrays: each interrupt's default
+   priority (255 where it has none), the external interrupt's byte 0. */
+static const u8 reset_iprio[64] = {
+    255, 20, 24, 17, 255, 21, 25, 18, 255, 19, 23, 16, 22, 255, 255, 255,
+    36, 33, 30, 27, 14, 11, 8, 5, 255, 255, 255, 255, 255, 255, 255, 255,
+    37, 35, 34, 32, 31, 29, 28, 26, 15, 13, 12, 10, 9, 7, 6, 4,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+};
+
+static u64 iprio_reg(u64 k, u64 ext)
+{
+    u64 v = 0;
+    for (u64 i = 0; i < 8; i++)
+        if (4 * k + i != ext) v |= (u64)reset_iprio[4 * k + i] << (8 * i);
+    return v;
+}
+
+/*
+ * The AIA state programs may touch, as after a reset: both APLIC domains
+ * off (every source inactive, which also clears the pending and enable bits
+ * QEMU 7.2 leaves uninitialised at power-on), targets as at reset, the MSI
+ * address configuration of the IMSIC pages (never locked: programs do not
+ * set L), the IDCs of harts 0 and 1 idle; hart 0's M- and S-level interrupt
+ * files empty and off, miselect/siselect 0, the iprio arrays as at reset.
+ */
+static void aia_reset(void)
+{
+    int msi = machine == MACH_APLIC_IMSIC;
+    w8(UART_IER, 0);
+    w32(APLIC_M, 0);
+    w32(APLIC_S, 0);
+    for (u64 src = 1; src <= APLIC_SOURCES; src++) {
+        w32(APLIC_SOURCECFG(APLIC_M, src), 0);
+        w32(APLIC_SOURCECFG(APLIC_S, src), 0);
+        w32(APLIC_TARGET(APLIC_M, src), msi ? 0 : 1);
+        w32(APLIC_TARGET(APLIC_S, src), msi ? 0 : 1);
+    }
+    if (msi) {
+        w32(APLIC_MMSIADDRCFG(APLIC_M), (u32)(IMSIC_M(0) >> 12));
+        w32(APLIC_MMSIADDRCFGH(APLIC_M), MSIADDRCFGH_RESET);
+        w32(APLIC_SMSIADDRCFG(APLIC_M), (u32)(IMSIC_S(0) >> 12));
+        w32(APLIC_SMSIADDRCFGH(APLIC_M), MSIADDRCFGH_RESET);
+        w32(APLIC_GENMSI(APLIC_M), 0);       /* identity 0 to hart 0: ignored */
+        w32(APLIC_GENMSI(APLIC_S), 0);
+        for (u64 k = 0; k < 8; k += 2) {
+            ireg_w(ISEL_EIE(k), 0);
+            ireg_w(ISEL_EIP(k), 0);
+            sireg_w(ISEL_EIE(k), 0);
+            sireg_w(ISEL_EIP(k), 0);
+        }
+        ireg_w(ISEL_EIDELIVERY, 0);
+        ireg_w(ISEL_EITHRESHOLD, 0);
+        sireg_w(ISEL_EIDELIVERY, 0);
+        sireg_w(ISEL_EITHRESHOLD, 0);
+        for (u64 k = 0; k < 16; k += 2) {
+            ireg_w(ISEL_IPRIO(k), iprio_reg(k, 11));
+            sireg_w(ISEL_IPRIO(k), iprio_reg(k, 9));
+        }
+        csr_writex(0x350, 0);
+        csr_writex(0x150, 0);
+    } else {
+        for (u64 h = 0; h < NHARTS_RESET; h++) {
+            for (int dom = 0; dom < 2; dom++) {
+                u64 idc = APLIC_IDC(dom ? APLIC_S : APLIC_M, h);
+                w32(idc + IDC_IDELIVERY, 0);
+                w32(idc + IDC_IFORCE, 0);
+                w32(idc + IDC_ITHRESHOLD, 0);
+            }
+        }
+    }
+}
+
 static void reset_state(void)
 {
     quiet = 1;
@@ -384,13 +515,17 @@ static void reset_state(void)
         w64(MTIMECMP(h), ~0UL);
         w32(MSIP(h), 0);
     }
-    /* PLIC and UART. */
+    /* PLIC (or the AIA devices) and UART. */
     w8(UART_IER, 0);
-    plic_drain();
-    for (u32 s = 1; s < PLIC_SOURCES; s++) w32(PLIC_PRIO(s), 0);
-    for (int c = 0; c < 2 * NHARTS_RESET; c++) {
-        for (int w = 0; w < 3; w++) w32(PLIC_ENABLE(c, w), 0);
-        w32(PLIC_THRESH(c), 0);
+    if (machine == MACH_PLIC) {
+        plic_drain();
+        for (u32 s = 1; s < PLIC_SOURCES; s++) w32(PLIC_PRIO(s), 0);
+        for (int c = 0; c < 2 * NHARTS_RESET; c++) {
+            for (int w = 0; w < 3; w++) w32(PLIC_ENABLE(c, w), 0);
+            w32(PLIC_THRESH(c), 0);
+        }
+    } else {
+        aia_reset();
     }
     /* Any SC ends the reservation an lr of the last program may have left
        (sc.w zero, zero, (scratch)). */
@@ -867,6 +1002,220 @@ static void op_plicx(const struct op *o)
     print_traps();
 }
 
+/* ---- AIA (-M virt,aia=...) ---------------------------------------------------------- */
+
+static u64 eiid_bit(int sfile, u64 id)
+{
+    if (!id || id > 255) return 0;
+    u64 sel = ISEL_EIP(2 * (id / 64));
+    u64 v;
+    if (sfile) {
+        csr_writex(0x150, sel);
+        v = csr_readx(0x151);
+    } else {
+        csr_writex(0x350, sel);
+        v = csr_readx(0x351);
+    }
+    return (v >> (id % 64)) & 1;
+}
+
+/*
+ * AIA: a = 0: hart 0's interrupt files (MSI mode: mip.MEIP/SEIP, mtopei,
+ * mtopi, eidelivery, eithreshold, eip0..6, eie0..6, stopei, stopi; miselect
+ * kept) or the IDCs of harts 0 and 1 in both domains (direct mode);
+ * a = 1: an APLIC domain (b bit 0: the S domain): domaincfg, setip[0..3],
+ * setie[0..3], in_clrip[1..3] (word 0 has sources 1-3, whose input bits QEMU
+ * 7.2 leaves uninitialised), genmsi and the MSI address registers;
+ * a = 2: claims until none is left (MSI mode: csrrw mtopei; direct mode:
+ * claimi of IDC c bit 0 of the domain b bit 0), then mip;
+ * a = 3: source b[6:0] of the domain b bit 16 configured (sourcecfg = c,
+ * target = d), enabled, domaincfg.IE set, setipnum: what it became. With
+ * flags bit 0 first: MSI mode, the target's EIID enabled in hart 0's file of
+ * that level, its eidelivery 1; direct mode, the idelivery of that domain's
+ * IDC 0.
+ */
+static void op_aia(const struct op *o)
+{
+    int msi = machine == MACH_APLIC_IMSIC;
+    u64 r[40];
+    int n = 0;
+    switch (o->a) {
+    case 0:
+        r[n++] = mip_ext();
+        if (msi) {
+            u64 sel = csr_readx(0x350);
+            r[n++] = csr_readx(0x35c);
+            r[n++] = csr_readx(0xfb0);
+            r[n++] = ireg_r(ISEL_EIDELIVERY);
+            r[n++] = ireg_r(ISEL_EITHRESHOLD);
+            for (u64 k = 0; k < 8; k += 2) r[n++] = ireg_r(ISEL_EIP(k));
+            for (u64 k = 0; k < 8; k += 2) r[n++] = ireg_r(ISEL_EIE(k));
+            csr_writex(0x350, sel);
+            r[n++] = csr_readx(0x15c);
+            r[n++] = csr_readx(0xdb0);
+        } else {
+            for (u64 h = 0; h < NHARTS_RESET; h++) {
+                for (int dom = 0; dom < 2; dom++) {
+                    u64 idc = APLIC_IDC(dom ? APLIC_S : APLIC_M, h);
+                    r[n++] = r32(idc + IDC_IDELIVERY);
+                    r[n++] = r32(idc + IDC_IFORCE);
+                    r[n++] = r32(idc + IDC_ITHRESHOLD);
+                    r[n++] = r32(idc + IDC_TOPI);
+                }
+            }
+        }
+        break;
+    case 1: {
+        u64 d = (o->b & 1) ? APLIC_S : APLIC_M;
+        r[n++] = r32(d);
+        for (u64 w = 0; w < 4; w++) r[n++] = r32(APLIC_SETIP(d, w));
+        for (u64 w = 0; w < 4; w++) r[n++] = r32(APLIC_SETIE(d, w));
+        for (u64 w = 1; w < 4; w++) r[n++] = r32(APLIC_IN_CLRIP(d, w));
+        if (msi) {
+            r[n++] = r32(APLIC_GENMSI(d));
+            r[n++] = r32(APLIC_MMSIADDRCFG(d));
+            r[n++] = r32(APLIC_MMSIADDRCFGH(d));
+            r[n++] = r32(APLIC_SMSIADDRCFG(d));
+            r[n++] = r32(APLIC_SMSIADDRCFGH(d));
+        }
+        break;
+    }
+    case 2:
+        for (int i = 0; i < 8; i++) {
+            u64 c;
+            if (msi) c = mtopei_claim();
+            else c = r32(APLIC_IDC((o->b & 1) ? APLIC_S : APLIC_M, o->c & 1) + IDC_CLAIMI);
+            r[n++] = c;
+            if (!c) break;
+        }
+        r[n++] = mip_ext();
+        break;
+    default: {
+        u64 d = ((o->b >> 16) & 1) ? APLIC_S : APLIC_M, src = o->b & 0x7f;
+        if (o->flags & 1) {
+            u64 id = o->d & 0x7ff;
+            if (msi && id && id < 256) {
+                u64 sel = csr_readx(0x350), ssel = csr_readx(0x150);
+                if (d == APLIC_S) {
+                    csr_writex(0x150, ISEL_EIE(2 * (id / 64)));
+                    csr_set(0x151, 1UL << (id % 64));
+                    sireg_w(ISEL_EIDELIVERY, 1);
+                } else {
+                    csr_writex(0x350, ISEL_EIE(2 * (id / 64)));
+                    csr_set(0x351, 1UL << (id % 64));
+                    ireg_w(ISEL_EIDELIVERY, 1);
+                }
+                csr_writex(0x350, sel);
+                csr_writex(0x150, ssel);
+            } else if (!msi) {
+                w32(APLIC_IDC(d, 0) + IDC_IDELIVERY, 1);
+            }
+        }
+        w32(APLIC_SOURCECFG(d, src), (u32)o->c);
+        w32(APLIC_TARGET(d, src), (u32)o->d);
+        w32(APLIC_SETIENUM(d), (u32)src);
+        w32(d, APLIC_IE);
+        w32(APLIC_SETIPNUM(d), (u32)src);
+        r[n++] = r32(APLIC_SOURCECFG(d, src));
+        r[n++] = r32(APLIC_TARGET(d, src));
+        r[n++] = (r32(APLIC_SETIP(d, src / 32)) >> (src % 32)) & 1;
+        r[n++] = (r32(APLIC_SETIE(d, src / 32)) >> (src % 32)) & 1;
+        r[n++] = mip_ext();
+        if (msi) {
+            u64 sel = csr_readx(0x350), ssel = csr_readx(0x150);
+            r[n++] = csr_readx(0x35c);
+            r[n++] = csr_readx(0x15c);
+            r[n++] = eiid_bit(d == APLIC_S, o->d & 0x7ff);
+            csr_writex(0x350, sel);
+            csr_writex(0x150, ssel);
+        } else {
+            r[n++] = r32(APLIC_IDC(d, 0) + IDC_TOPI);
+            r[n++] = r32(APLIC_IDC(d, 1) + IDC_TOPI);
+        }
+        break;
+    }
+    }
+    puts_(" a");
+    for (int i = 0; i < n; i++) field(r[i]);
+    print_traps();
+}
+
+/*
+ * APLICX: the UART THRE interrupt (source 10 of the machine-level domain),
+ * polled with mie = 0; nothing is printed until the UART is quiet again.
+ * a = source mode (sourcecfg), b = target: MSI mode hart 0 with EIID b,
+ * direct mode hart 0 with priority b; c bit 0: the source enabled after
+ * the line rises (else before), bit 1: domaincfg.IE set after it rises,
+ * bit 2: delivery on (eidelivery of hart 0's M file, or IDC 0's idelivery).
+ * Source 10's sourcecfg and target, domaincfg and the delivery bit are
+ * restored afterwards; the EIID's pending and enable bits cleared.
+ */
+static void op_aplicx(const struct op *o)
+{
+    int msi = machine == MACH_APLIC_IMSIC;
+    const u64 d = APLIC_M, src = UART_IRQ, idc = APLIC_IDC(APLIC_M, 0);
+    u64 eiid = o->b & 0xff;
+    u64 r[32];
+    int n = 0;
+    u64 saved_mie = csr_read(mie);
+    csr_write(mie, 0);
+    while (!(r8(UART_LSR) & 0x40))      /* transmitter empty: THRE holds */
+        ;
+    w8(UART_IER, 0);
+    u32 saved_cfg = r32(APLIC_SOURCECFG(d, src)), saved_target = r32(APLIC_TARGET(d, src));
+    u32 saved_dc = r32(d) & APLIC_IE;
+    u64 saved_sel = msi ? csr_readx(0x350) : 0;
+    u64 saved_delivery = msi ? ireg_r(ISEL_EIDELIVERY) : r32(idc + IDC_IDELIVERY);
+    w32(APLIC_SOURCECFG(d, src), 0);
+    w32(APLIC_SOURCECFG(d, src), (u32)(o->a & 7));
+    w32(APLIC_TARGET(d, src), (u32)(o->b & 0xff));
+    if (msi) {
+        csr_writex(0x350, ISEL_EIE(2 * (eiid / 64)));
+        csr_set(0x351, 1UL << (eiid % 64));
+        ireg_w(ISEL_EIDELIVERY, (o->c >> 2) & 1);
+    } else {
+        w32(idc + IDC_IDELIVERY, (u32)((o->c >> 2) & 1));
+    }
+    if (!(o->c & 1)) w32(APLIC_SETIENUM(d), (u32)src);
+    if (!(o->c & 2)) w32(d, APLIC_IE);
+#define AX_PEND()  ((r32(APLIC_SETIP(d, 0)) >> src) & 1)
+#define AX_INPUT() ((r32(APLIC_IN_CLRIP(d, 0)) >> src) & 1)
+#define AX_TOP()   (msi ? csr_readx(0x35c) : (u64)r32(idc + IDC_TOPI))
+#define AX_EIP()   (msi ? eiid_bit(0, eiid) : 0)
+    r[n++] = AX_PEND(); r[n++] = AX_INPUT(); r[n++] = mip_ext(); r[n++] = AX_TOP();
+    w8(UART_IER, IER_THRE);
+    r[n++] = AX_PEND(); r[n++] = AX_INPUT(); r[n++] = mip_ext(); r[n++] = AX_TOP(); r[n++] = AX_EIP();
+    if (o->c & 1) w32(APLIC_SETIENUM(d), (u32)src);
+    if (o->c & 2) w32(d, APLIC_IE);
+    r[n++] = AX_PEND(); r[n++] = mip_ext(); r[n++] = AX_TOP(); r[n++] = AX_EIP();
+    u64 c = msi ? mtopei_claim() : r32(idc + IDC_CLAIMI);
+    r[n++] = c; r[n++] = AX_PEND(); r[n++] = mip_ext(); r[n++] = AX_TOP();
+    w8(UART_IER, 0);
+    r[n++] = AX_PEND(); r[n++] = AX_INPUT(); r[n++] = mip_ext(); r[n++] = AX_TOP(); r[n++] = AX_EIP();
+#undef AX_PEND
+#undef AX_INPUT
+#undef AX_TOP
+#undef AX_EIP
+    w32(APLIC_SOURCECFG(d, src), 0);
+    w32(APLIC_SOURCECFG(d, src), saved_cfg);
+    w32(APLIC_TARGET(d, src), saved_target);
+    w32(d, saved_dc);
+    if (msi) {
+        csr_writex(0x350, ISEL_EIE(2 * (eiid / 64)));
+        csr_clear(0x351, 1UL << (eiid % 64));
+        csr_writex(0x350, ISEL_EIP(2 * (eiid / 64)));
+        csr_clear(0x351, 1UL << (eiid % 64));
+        ireg_w(ISEL_EIDELIVERY, saved_delivery);
+        csr_writex(0x350, saved_sel);
+    } else {
+        w32(idc + IDC_IDELIVERY, (u32)saved_delivery);
+    }
+    csr_write(mie, saved_mie);
+    puts_(" y");
+    for (int i = 0; i < n; i++) field(r[i]);
+    print_traps();
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 static void power_off(u32 code)
@@ -888,6 +1237,7 @@ void difffw_main(void)
         power_off(0x3333 | (2U << 16));
     }
     u32 nprogs = hdr[1];
+    machine = hdr[2];
     puts_("DIFFFW: BEGIN ");
     puthex_digits(nprogs);
     puts_("\n");
@@ -912,11 +1262,13 @@ void difffw_main(void)
             case OP_LOWER: op_lower(o); break;
             case OP_TIMER: op_timer(o); break;
             case OP_MSI: op_msi(o); break;
-            case OP_PLIC: op_plic(o); break;
+            case OP_PLIC: if (machine == MACH_PLIC) op_plic(o); else puts_(" ?"); break;
             case OP_WFI: op_wfi(o); break;
             case OP_MTVEC: op_mtvec(o); break;
             case OP_DEV: op_dev(o); break;
-            case OP_PLICX: op_plicx(o); break;
+            case OP_PLICX: if (machine == MACH_PLIC) op_plicx(o); else puts_(" ?"); break;
+            case OP_AIA: if (machine != MACH_PLIC) op_aia(o); else puts_(" ?"); break;
+            case OP_APLICX: if (machine != MACH_PLIC) op_aplicx(o); else puts_(" ?"); break;
             default: puts_(" ?"); break;
             }
             if (!(o->kind == OP_EXEC && (o->flags & F_QUIET))) puts_("\n");

@@ -56,6 +56,70 @@ typedef long               i64;
 #define UART_IRQ      10
 #define DRAM_END      0x90000000UL   /* QEMU virt -m 256M (scripts/testfw) */
 
+/* AIA (-M virt,aia=aplic-imsic or aia=aplic): the APLIC's machine-level
+   domain replaces the PLIC at 0x0c000000, its supervisor-level child is at
+   0x0d000000; with aia=aplic-imsic every hart has an M-level IMSIC file
+   (4 KiB) at 0x24000000 + 0x1000 * hart and an S-level one at
+   0x28000000 + 0x1000 * hart (255 identities each). */
+#define APLIC_M       0x0c000000UL
+#define APLIC_S       0x0d000000UL
+#define APLIC_DOMAINCFG(d)     ((d) + 0x0000UL)
+#define APLIC_SOURCECFG(d, s)  ((d) + 4UL * (s))
+#define APLIC_MMSIADDRCFG(d)   ((d) + 0x1bc0UL)
+#define APLIC_MMSIADDRCFGH(d)  ((d) + 0x1bc4UL)
+#define APLIC_SMSIADDRCFG(d)   ((d) + 0x1bc8UL)
+#define APLIC_SMSIADDRCFGH(d)  ((d) + 0x1bccUL)
+#define APLIC_SETIP(d, w)      ((d) + 0x1c00UL + 4UL * (w))
+#define APLIC_SETIPNUM(d)      ((d) + 0x1cdcUL)
+#define APLIC_IN_CLRIP(d, w)   ((d) + 0x1d00UL + 4UL * (w))
+#define APLIC_CLRIPNUM(d)      ((d) + 0x1ddcUL)
+#define APLIC_SETIE(d, w)      ((d) + 0x1e00UL + 4UL * (w))
+#define APLIC_SETIENUM(d)      ((d) + 0x1edcUL)
+#define APLIC_CLRIE(d, w)      ((d) + 0x1f00UL + 4UL * (w))
+#define APLIC_CLRIENUM(d)      ((d) + 0x1fdcUL)
+#define APLIC_SETIPNUM_LE(d)   ((d) + 0x2000UL)
+#define APLIC_SETIPNUM_BE(d)   ((d) + 0x2004UL)
+#define APLIC_GENMSI(d)        ((d) + 0x3000UL)
+#define APLIC_TARGET(d, s)     ((d) + 0x3000UL + 4UL * (s))
+#define APLIC_IDC(d, h)        ((d) + 0x4000UL + 32UL * (h))
+#define IDC_IDELIVERY 0x00
+#define IDC_IFORCE    0x04
+#define IDC_ITHRESHOLD 0x08
+#define IDC_TOPI      0x18
+#define IDC_CLAIMI    0x1c
+#define APLIC_DOMAINCFG_RO  0x80000000U
+#define APLIC_DOMAINCFG_IE  0x100U
+#define APLIC_DOMAINCFG_DM  0x4U
+#define APLIC_SM_INACTIVE   0
+#define APLIC_SM_DETACHED   1
+#define APLIC_SM_EDGE_RISE  4
+#define APLIC_SM_EDGE_FALL  5
+#define APLIC_SM_LEVEL_HIGH 6
+#define APLIC_SM_LEVEL_LOW  7
+#define APLIC_SOURCECFG_D   0x400U
+#define APLIC_MSIADDRCFGH_L 0x80000000U
+#define APLIC_SOURCES       96
+#define IMSIC_M(h)    (0x24000000UL + 0x1000UL * (h))
+#define IMSIC_S(h)    (0x28000000UL + 0x1000UL * (h))
+#define IMSIC_IDS     255
+
+/* AIA CSRs (Smaia/Ssaia) and the indirectly accessed registers. */
+#define CSR_MISELECT  0x350
+#define CSR_MIREG     0x351
+#define CSR_MTOPEI    0x35c
+#define CSR_MTOPI     0xfb0
+#define CSR_MVIEN     0x308
+#define CSR_MVIP      0x309
+#define CSR_SISELECT  0x150
+#define CSR_SIREG     0x151
+#define CSR_STOPEI    0x15c
+#define CSR_STOPI     0xdb0
+#define ISEL_IPRIO(k)      (0x30 + (k))
+#define ISEL_EIDELIVERY    0x70
+#define ISEL_EITHRESHOLD   0x72
+#define ISEL_EIP(k)        (0x80 + (k))
+#define ISEL_EIE(k)        (0xc0 + (k))
+
 #define csr_read(csr) ({ u64 __v; \
     __asm__ volatile("csrr %0, " #csr : "=r"(__v) :: "memory"); __v; })
 #define csr_write(csr, val) \
@@ -99,6 +163,7 @@ struct hart_state {
     volatile u64 mtinst, mtval2;          /* exceptions, with H */
     volatile u64 irq_mcause, irq_mepc, irq_mstatus;  /* the last interrupt */
     volatile u64 irq_mtinst, irq_mtval2;  /* the last interrupt, with H */
+    volatile u64 irq_log[4];  /* mcause of the interrupts, in the order taken */
 };
 
 /* start.S */

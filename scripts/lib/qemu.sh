@@ -10,6 +10,12 @@
 #                        it would be given to -bios) and the boot options for
 #                        the monitor in the second flash bank (0x22000000)
 #   is_elf FILE          true when FILE starts with the ELF magic
+#   aia_modes            the interrupt controllers of QEMU virt: none (PLIC),
+#                        aplic (APLIC, direct delivery), aplic-imsic (APLIC
+#                        forwarding MSIs to the IMSICs)
+#   check_aia MODE       die unless MODE is one of aia_modes
+#   virt_machine MODE    the -M value for QEMU virt with MODE: virt or
+#                        virt,aia=MODE
 
 if [[ -n "${FIRMVISOR_QEMU_SH:-}" ]]; then
     return 0
@@ -26,6 +32,22 @@ payload_base=$((0x80200000))
 read_le() {
     local file="$1" offset="$2" size="$3"
     od -An -v -t "u$size" -j "$offset" -N "$size" --endian=little "$file" | tr -d ' \n'
+}
+
+aia_modes=(none aplic aplic-imsic)
+
+check_aia() {
+    case "$1" in
+        none|aplic|aplic-imsic) ;;
+        *) die "--aia must be none, aplic or aplic-imsic (got '$1')" ;;
+    esac
+}
+
+virt_machine() {
+    case "$1" in
+        none) echo virt ;;
+        *)    echo "virt,aia=$1" ;;
+    esac
 }
 
 is_elf() {
