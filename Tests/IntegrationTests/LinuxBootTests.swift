@@ -10,6 +10,82 @@ enum LinuxArtifacts {
               let initrd = env["FIRMVISOR_LINUX_INITRD"], !initrd.isEmpty else { return nil }
         return (image, initrd)
     }
+
+    /// The Linux 6.12 kernel (`scripts/linux --version 6.12`) of the AIA
+    /// boots; it shares the 6.1 kernel's initramfs.
+    static var linux612Image: String? {
+        guard let image = ProcessInfo.processInfo.environment["FIRMVISOR_LINUX612_IMAGE"], !image.isEmpty else {
+            return nil
+        }
+        return image
+    }
+}
+
+/// The `FIRMVISOR-IRQ:` line /init prints after its verdict (guest/init/init.c,
+/// "interrupt evidence"): what /dev/hwrng gave, the IPIs taken and who
+/// provides them, and one row per interrupt of /proc/interrupts, with the
+/// chips of its domain hierarchy (from the irq debugfs on 6.12).
+struct InterruptEvidence: CustomStringConvertible {
+    struct Row {
+        var action: String
+        /// The interrupt's own chip first, then its parents' (e.g.
+        /// ["PCI-MSIX-0000:00:01.0", "IMSIC"]).
+        var chips: [String]
+        var hwirq: String
+        var count: Int
+    }
+
+    var line: String
+    /// Bytes /init read from /dev/hwrng (nil: "absent", "timeout", ...).
+    var hwrng: Int?
+    var ipis: Int
+    /// "IMSIC", "SBI" or "?" (the kernel log's "providing IPIs ..." line).
+    var ipiBy: String
+    var rows: [Row]
+
+    var description: String { line }
+
+    /// Parses the last `FIRMVISOR-IRQ:` line of a console; nil without one.
+    init?(console: String) {
+        guard let start = console.range(of: "FIRMVISOR-IRQ:", options: .backwards) else { return nil }
+        // isNewline: "\r\n" is one Character.
+        let line = String(console[start.lowerBound...].prefix { !$0.isNewline })
+        self.line = line
+        hwrng = nil
+        ipis = 0
+        ipiBy = "?"
+        rows = []
+        for token in line.split(separator: " ").dropFirst() {
+            guard let eq = token.lastIndex(of: "=") else { continue }
+            let key = token[..<eq], value = String(token[token.index(after: eq)...])
+            switch key {
+            case "hwrng": hwrng = Int(value)
+            case "ipis": ipis = Int(value) ?? 0
+            case "ipi_by": ipiBy = value
+            default:
+                guard let at = key.firstIndex(of: "@"), let hash = key.lastIndex(of: "#"), at < hash else { continue }
+                rows.append(Row(action: String(key[..<at]),
+                                chips: key[key.index(after: at)..<hash].split(separator: ">").map(String.init),
+                                hwirq: String(key[key.index(after: hash)...]), count: Int(value) ?? 0))
+            }
+        }
+    }
+
+    /// Rows of an action (prefix match: `virtio0` also finds `virtio0-input`).
+    func rows(action prefix: String) -> [Row] {
+        rows.filter { $0.action.hasPrefix(prefix) }
+    }
+
+    /// Interrupts of `action` counted through a chip named `chip` (prefix
+    /// match, anywhere in the hierarchy).
+    func count(action prefix: String, through chip: String) -> Int {
+        rows(action: prefix).filter { $0.chips.contains { $0.hasPrefix(chip) } }.reduce(0) { $0 + $1.count }
+    }
+
+    /// Whether any row names a chip starting with `chip`.
+    func mentions(_ chip: String) -> Bool {
+        rows.contains { $0.chips.contains { $0.hasPrefix(chip) } }
+    }
 }
 
 /// Linux SMP under OpenSBI under the monitor (issue #5), to the verdict of
@@ -38,8 +114,23 @@ struct LinuxBootTests {
         var kvm = false
         /// Boot option bits for the monitor (``BootCommand/sandbox``: `--policy offload,sandbox`).
         var options: UInt32 = 0
+        /// The Linux 6.12 kernel (FIRMVISOR_LINUX612_IMAGE) instead of 6.1,
+        /// with a virtio-rng PCI device whose interrupts /init's
+        /// FIRMVISOR-IRQ line counts.
+        var linux612 = false
+        /// QEMU virt's interrupt controller (`scripts/run --aia`): "none"
+        /// (the PLIC), "aplic" or "aplic-imsic".
+        var aia = "none"
+
+        var machine: String { aia == "none" ? "virt" : "virt,aia=\(aia)" }
+        /// hvc0 (the SBI console, polled) on aplic-imsic: there QEMU 7.2's
+        /// APLIC in MSI mode re-pends a level-triggered source on every
+        /// setipnum write, and the UART's interrupt storms ("nobody cared").
+        var console: String { aia == "aplic-imsic" ? "hvc0" : "ttyS0" }
+
         var testDescription: String {
-            "\(firmware) -smp \(smp) -cpu \(cpu)\(kvm ? " firmvisor.kvm=1" : "")\(options & BootCommand.sandbox != 0 ? " --policy offload,sandbox" : "")"
+            let kernel = linux612 ? "Linux 6.12 -M \(machine) console=\(console) " : ""
+            return "\(kernel)\(firmware) -smp \(smp) -cpu \(cpu)\(kvm ? " firmvisor.kvm=1" : "")\(options & BootCommand.sandbox != 0 ? " --policy offload,sandbox" : "")"
         }
     }
 
@@ -69,23 +160,34 @@ struct LinuxBootTests {
     }
 
     func bootWithKVM(_ c: Configuration, attempt: Int, monitor: Bool) async throws -> (String, Int32, String, String) {
-        guard let (image, initrd) = Self.artifacts else {
+        guard var (image, initrd) = Self.artifacts else {
             throw TestEnvironment.Missing(description: "FIRMVISOR_LINUX_IMAGE/INITRD are not set: run scripts/test --extended")
         }
-        var arguments = ["-M", "virt", "-nographic", "-m", "512M", "-smp", String(c.smp), "-cpu", c.cpu,
+        if c.linux612 {
+            guard let linux612 = LinuxArtifacts.linux612Image else {
+                throw TestEnvironment.Missing(description: "FIRMVISOR_LINUX612_IMAGE is not set: run scripts/test --extended (scripts/linux --version 6.12)")
+            }
+            image = linux612
+        }
+        var arguments = ["-M", c.machine, "-nographic", "-m", "512M", "-smp", String(c.smp), "-cpu", c.cpu,
                          "-kernel", image, "-initrd", initrd,
-                         "-append", c.kvm ? "console=ttyS0 firmvisor.kvm=1" : "console=ttyS0"]
+                         "-append", "console=\(c.console)" + (c.kvm ? " firmvisor.kvm=1" : "")]
+        if c.linux612 {
+            arguments += ["-device", "virtio-rng-pci"]
+        }
         if monitor {
             arguments += ["-bios", try TestEnvironment.monitorImage()]
                 + (try BootCommand.staged(firmware: TestEnvironment.opensbiDirectory + "/" + c.firmware, options: c.options))
         } else {
             arguments += ["-bios", TestEnvironment.opensbiDirectory + "/" + c.firmware]
         }
-        let name = "linux-\(monitor ? "monitor" : "native")-\(c.firmware)-smp\(c.smp)-\(c.cpu.replacingOccurrences(of: ",", with: "_"))\(c.kvm ? "-kvm" : "")\(c.options & BootCommand.sandbox != 0 ? "-sandbox" : "")-\(attempt)"
+        let name = "linux\(c.linux612 ? "612" : "")-\(monitor ? "monitor" : "native")\(c.aia == "none" ? "" : "-\(c.aia)")-\(c.firmware)-smp\(c.smp)-\(c.cpu.replacingOccurrences(of: ",", with: "_"))\(c.kvm ? "-kvm" : "")\(c.options & BootCommand.sandbox != 0 ? "-sandbox" : "")-\(attempt)"
         let session = try ConsoleSession(name: name, executable: try TestEnvironment.qemu(), arguments: arguments,
                                          hardLimit: Self.hardLimit, logDirectory: TestEnvironment.logDirectory)
         defer { session.stop() }
-        let failOn = ["[firmvisor] monitor fault", "Kernel panic"]
+        // "nobody cared": an interrupt storm the kernel gave up on (the
+        // UART's on aplic-imsic, see Configuration.console).
+        let failOn = ["[firmvisor] monitor fault", "Kernel panic", "nobody cared"]
         let (start, _) = try await session.expect("FIRMVISOR-INIT: start", within: Double(Self.hardLimit - 20),
                                                   failOn: failOn)
         let (range, _) = try await session.expect("FIRMVISOR-INIT: ", after: start.upperBound,
@@ -163,5 +265,96 @@ struct LinuxBootTests {
         let (verdict, status, _) = try await boot(c, attempt: 1, monitor: false)
         #expect(verdict.hasPrefix("FIRMVISOR-INIT: PASS cpus=\(c.smp) "), "verdict: \(verdict)")
         #expect(status == 0)
+    }
+
+    // MARK: Linux 6.12 on the AIA
+
+    /// Linux 6.12 on QEMU virt's AIA: `aia=aplic-imsic` (the APLIC forwards
+    /// wired interrupts as MSIs, every hart has an IMSIC, which also carries
+    /// the IPIs; console hvc0) and `aia=aplic` (the APLIC delivers directly
+    /// to the harts; console ttyS0), at 1, 4 and 8 harts with and without
+    /// Sstc. Besides the verdict, /init's FIRMVISOR-IRQ line must show the
+    /// device interrupts going through the AIA: the virtio-rng PCI device's
+    /// MSI-X interrupts into the IMSIC (with its IPIs), or its INTx and the
+    /// UART's through APLIC-DIRECT.
+    static let aiaConfigurations: [Configuration] = ["aplic-imsic", "aplic"].flatMap { aia in
+        [1, 4, 8].flatMap { smp in
+            ["rv64", "rv64,sstc=false"].map { Configuration(smp: smp, cpu: $0, linux612: true, aia: aia) }
+        }
+    }
+
+    /// The same kernel on the PLIC (`-M virt`): tells a 6.12 problem from an AIA one.
+    static let linux612PLICConfigurations: [Configuration] = [
+        Configuration(smp: 4, cpu: "rv64", linux612: true),
+        Configuration(smp: 1, cpu: "rv64,sstc=false", linux612: true),
+    ]
+
+    /// The verdict, a clean exit and the interrupt evidence of a 6.12 boot.
+    func checkLinux612(_ c: Configuration, verdict: String, status: Int32, console: String) {
+        #expect(verdict.hasPrefix("FIRMVISOR-INIT: PASS cpus=\(c.smp) "), "verdict: \(verdict)")
+        #expect(status == 0, "QEMU exit status \(status)")
+        guard verdict.hasPrefix("FIRMVISOR-INIT: PASS") else { return }
+        guard let irq = InterruptEvidence(console: console) else {
+            Issue.record("no FIRMVISOR-IRQ line after the verdict")
+            return
+        }
+        print("[integration] linux \(c.testDescription): \(irq)")
+        #expect((irq.hwrng ?? 0) > 0, "virtio-rng gave no bytes: \(irq)")
+        #expect(irq.count(action: "riscv-timer", through: "RISC-V-INTC") > 0, "no timer interrupts: \(irq)")
+        if c.smp > 1 {
+            #expect(irq.ipis > 0, "no IPIs: \(irq)")
+        }
+        switch c.aia {
+        case "aplic-imsic":
+            // MSI-X writes land in the S-level IMSIC file; the IMSIC also
+            // provides the IPIs; nothing goes through a wired controller.
+            #expect(irq.count(action: "virtio0", through: "IMSIC") > 0, "no virtio interrupt through the IMSIC: \(irq)")
+            #expect(irq.rows(action: "virtio0").allSatisfy { $0.chips.last == "IMSIC" }, "virtio0 not on the IMSIC: \(irq)")
+            #expect(irq.ipiBy == "IMSIC", "IPIs not provided by the IMSIC: \(irq)")
+            #expect(!irq.mentions("APLIC-DIRECT") && !irq.mentions("SiFive-PLIC"), "a wired controller in use: \(irq)")
+        case "aplic":
+            #expect(irq.count(action: "virtio0", through: "APLIC-DIRECT") > 0, "no virtio interrupt through APLIC-DIRECT: \(irq)")
+            #expect(irq.count(action: "ttyS0", through: "APLIC-DIRECT") > 0, "no UART interrupt through APLIC-DIRECT: \(irq)")
+            #expect(irq.ipiBy == "SBI", "IPIs not through SBI: \(irq)")
+            #expect(!irq.mentions("IMSIC") && !irq.mentions("SiFive-PLIC"), "unexpected controller: \(irq)")
+        default:
+            #expect(irq.count(action: "virtio0", through: "SiFive-PLIC") > 0, "no virtio interrupt through the PLIC: \(irq)")
+            #expect(irq.count(action: "ttyS0", through: "SiFive-PLIC") > 0, "no UART interrupt through the PLIC: \(irq)")
+            #expect(irq.ipiBy == "SBI", "IPIs not through SBI: \(irq)")
+        }
+    }
+
+    @Test("Linux 6.12 on the AIA reaches PASS, device interrupts through the AIA",
+          .enabled(if: TestEnvironment.extended, "extended tests only (scripts/test --extended)"),
+          .timeLimit(.minutes(12)), arguments: aiaConfigurations)
+    func aiaUnderMonitor(_ c: Configuration) async throws {
+        let (verdict, status, console, _) = try await bootUnderMonitor(c)
+        checkLinux612(c, verdict: verdict, status: status, console: console)
+        #expect(console.contains("[firmvisor] summary:"), "the monitor printed no power-off summary")
+    }
+
+    @Test("Baseline: Linux 6.12 on the AIA natively",
+          .enabled(if: TestEnvironment.extended, "extended tests only (scripts/test --extended)"),
+          .timeLimit(.minutes(6)), arguments: aiaConfigurations)
+    func aiaNative(_ c: Configuration) async throws {
+        let (verdict, status, console, _) = try await bootWithKVM(c, attempt: 1, monitor: false)
+        checkLinux612(c, verdict: verdict, status: status, console: console)
+    }
+
+    @Test("Linux 6.12 on the PLIC reaches PASS",
+          .enabled(if: TestEnvironment.extended, "extended tests only (scripts/test --extended)"),
+          .timeLimit(.minutes(12)), arguments: linux612PLICConfigurations)
+    func linux612UnderMonitor(_ c: Configuration) async throws {
+        let (verdict, status, console, _) = try await bootUnderMonitor(c)
+        checkLinux612(c, verdict: verdict, status: status, console: console)
+        #expect(console.contains("[firmvisor] summary:"), "the monitor printed no power-off summary")
+    }
+
+    @Test("Baseline: Linux 6.12 on the PLIC natively",
+          .enabled(if: TestEnvironment.extended, "extended tests only (scripts/test --extended)"),
+          .timeLimit(.minutes(6)), arguments: linux612PLICConfigurations)
+    func linux612Native(_ c: Configuration) async throws {
+        let (verdict, status, console, _) = try await bootWithKVM(c, attempt: 1, monitor: false)
+        checkLinux612(c, verdict: verdict, status: status, console: console)
     }
 }

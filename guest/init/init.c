@@ -22,6 +22,21 @@
  *   FIRMVISOR-INIT: FAIL <reason>
  * and powers off (reboot(LINUX_REBOOT_CMD_POWER_OFF): SBI SRST).
  *
+ * Next to the verdict, one line of interrupt evidence (the AIA boots), read
+ * from /proc/interrupts after the workload:
+ *   FIRMVISOR-IRQ: hwrng=B ipis=I ipi_by=IMSIC|SBI|? <irq>...
+ * hwrng: bytes read from /dev/hwrng by a child started with the workload
+ * (a virtio-rng device, e.g. QEMU -device virtio-rng-pci: every refill is a
+ * device interrupt), "absent" without such a device (the 6.1 kernel),
+ * "timeout" when the read did not finish in HWRNG_WAIT_NS; ipis: the IPIs
+ * taken (the IPIn: rows summed over CPUs); ipi_by: who provides them,
+ * from the kernel log ("riscv-imsic: ... providing IPIs" -> IMSIC, "providing
+ * IPIs using SBI" -> SBI, else ?); then one `<action>@<chip>#<hwirq>=<count>`
+ * per numbered row (count summed over CPUs, spaces in names as '-'), where
+ * <chip> is the interrupt's chip and, with the irq debugfs (the 6.12 kernel),
+ * its parents': `virtio0-input@PCI-MSIX-0000:00:01.0>IMSIC#1=35` (an MSI-X
+ * write into the IMSIC), `ttyS0@APLIC-DIRECT#10=4`, `virtio0@SiFive-PLIC#33=34`.
+ *
  * With `firmvisor.kvm=1` on the kernel command line (issue #12), a KVM phase
  * runs alongside that workload: one process per online CPU, pinned there,
  * runs KVM_ROUNDS small VS-mode guests one after the other through /dev/kvm
@@ -54,7 +69,7 @@ typedef unsigned long long u64;
 /* ------------------------------------------------------------------ output */
 
 struct line {
-    char buf[512];
+    char buf[1024];
     int len;
 };
 
@@ -108,6 +123,15 @@ static void emit(struct line *l)
     write(1, l->buf, l->len);
     last_line = *l;
     l->len = 0;
+}
+
+/* A line that is not the verdict: drain_console's fallback keeps repeating
+ * the last verdict-like line instead. */
+static void emit_aside(struct line *l)
+{
+    struct line keep = last_line;
+    emit(l);
+    last_line = keep;
 }
 
 static void say(const char *s)
@@ -1082,6 +1106,305 @@ static void kvm_finish(int fd, u64 deadline)
     emit(&l);
 }
 
+/* ------------------------------------------------ interrupt evidence */
+
+#define HWRNG_BYTES 2048
+#define HWRNG_WAIT_NS 20000000000ULL  /* after the workload */
+#define IRQ_TEXT 32768
+
+/* Reads HWRNG_BYTES from /dev/hwrng, blocking (each virtio-rng refill is a
+ * device interrupt), and writes the count (or a negative errno) to fd. */
+static __attribute__((noreturn)) void hwrng_child(int fd)
+{
+    static unsigned char buf[256];
+    long got = 0;
+    int rng = open("/dev/hwrng", O_RDONLY, 0);
+    if (rng < 0)
+        got = -errno;
+    while (rng >= 0 && got < HWRNG_BYTES) {
+        long n = read(rng, buf, sizeof(buf));
+        if (n <= 0) {
+            got = n < 0 ? -errno : got;
+            break;
+        }
+        got += n;
+    }
+    write(fd, &got, sizeof(got));
+    exit_group(0);
+}
+
+static int hwrng_pid = -1;
+static int hwrng_fd = -1;
+
+static void hwrng_start(void)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return;
+    int pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        hwrng_child(fds[1]);
+    }
+    close(fds[1]);
+    hwrng_pid = pid;
+    hwrng_fd = fds[0];
+}
+
+/* " hwrng=<bytes>|absent|timeout|error<errno>" */
+static void hwrng_finish(struct line *l)
+{
+    long got = -1;
+    int ready = 0;
+    put(l, " hwrng=");
+    if (hwrng_fd < 0) {
+        put(l, "nofork");
+        return;
+    }
+    u64 deadline = now_ns() + HWRNG_WAIT_NS;
+    while (!ready && now_ns() < deadline) {
+        struct pollfd pfd = { .fd = hwrng_fd, .events = POLLIN };
+        ready = poll(&pfd, 1, 500) > 0;
+    }
+    if (!ready || read(hwrng_fd, &got, sizeof(got)) != sizeof(got)) {
+        kill(hwrng_pid, SIGKILL);
+        put(l, "timeout");
+    } else if (got == -ENODEV || got == -ENOENT || got == -ENXIO) {
+        put(l, "absent");
+    } else if (got < 0) {
+        put(l, "error");
+        put_i(l, -got);
+    } else {
+        put_u(l, (u64)got);
+    }
+    close(hwrng_fd);
+    hwrng_fd = -1;
+}
+
+static int contains(const char *s, long n, const char *what)
+{
+    long m = (long)strlen(what);
+    for (long i = 0; i + m <= n; i++)
+        if (memcmp(s + i, what, m) == 0)
+            return 1;
+    return 0;
+}
+
+/* Who provides the IPIs, from the kernel log (6.12: the IMSIC driver or the
+ * SBI IPI code says so at boot; 6.1 says nothing). */
+static const char *ipi_provider(void)
+{
+    static char rec[2048];
+    const char *by = "?";
+    int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK, 0);
+    if (fd < 0)
+        return by;
+    for (int records = 0; records < 100000; records++) {
+        long n = read(fd, rec, sizeof(rec));
+        if (n < 0 && errno == EPIPE)        /* overwritten records: go on */
+            continue;
+        if (n <= 0)
+            break;
+        if (!contains(rec, n, "providing IPIs"))
+            continue;
+        if (contains(rec, n, "riscv-imsic"))
+            by = "IMSIC";
+        else if (contains(rec, n, "SBI"))
+            by = "SBI";
+    }
+    close(fd);
+    return by;
+}
+
+/* The chips of irq's domain hierarchy, outermost first, joined by '>', from
+ * the irq debugfs file (GENERIC_IRQ_DEBUGFS: lines "chip:    <name>", each
+ * parent indented deeper), e.g. "PCI-MSIX-0000:00:01.0>IMSIC". Nothing
+ * without debugfs (the 6.1 kernel). */
+static void put_chip_chain(struct line *l, const char *irq, long n)
+{
+    static char text[8192];
+    char path[64] = "/sys/kernel/debug/irq/irqs/";
+    int p = (int)strlen(path);
+    for (long i = 0; i < n && p < (int)sizeof(path) - 1; i++)
+        path[p++] = irq[i];
+    path[p] = 0;
+    int fd = open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return;
+    long len = 0;
+    for (;;) {
+        long got = read(fd, text + len, sizeof(text) - 1 - len);
+        if (got <= 0)
+            break;
+        len += got;
+    }
+    close(fd);
+    text[len] = 0;
+    int chips = 0;
+    for (long pos = 0; pos < len;) {
+        long end = pos;
+        while (end < len && text[end] != '\n')
+            end++;
+        long i = pos;
+        while (i < end && text[i] == ' ')
+            i++;
+        if (end - i > 5 && memcmp(text + i, "chip:", 5) == 0) {
+            i += 5;
+            while (i < end && text[i] == ' ')
+                i++;
+            if (i < end) {
+                put_c(l, chips++ ? '>' : '@');
+                for (; i < end; i++)
+                    put_c(l, text[i] == ' ' || text[i] == ',' ? '-' : text[i]);
+            }
+        }
+        pos = end + 1;
+    }
+}
+
+/* Copies token t (length n) with spaces and commas as '-'. */
+static void put_name(struct line *l, const char *t, long n)
+{
+    for (long i = 0; i < n; i++)
+        put_c(l, t[i] == ' ' || t[i] == ',' ? '-' : t[i]);
+}
+
+static int is_digits(const char *t, long n)
+{
+    if (n <= 0)
+        return 0;
+    for (long i = 0; i < n; i++)
+        if (t[i] < '0' || t[i] > '9')
+            return 0;
+    return 1;
+}
+
+static u64 to_u(const char *t, long n)
+{
+    u64 v = 0;
+    for (long i = 0; i < n; i++)
+        v = v * 10 + (u64)(t[i] - '0');
+    return v;
+}
+
+/* Appends " ipis=... ipi_by=... <irq>..." from /proc/interrupts. */
+static void put_interrupts(struct line *l)
+{
+    static char text[IRQ_TEXT];
+    long len = 0;
+    int fd = open("/proc/interrupts", O_RDONLY, 0);
+    if (fd < 0) {
+        put(l, " interrupts=unreadable");
+        return;
+    }
+    for (;;) {
+        long n = read(fd, text + len, sizeof(text) - 1 - len);
+        if (n <= 0)
+            break;
+        len += n;
+    }
+    close(fd);
+    text[len] = 0;
+
+    /* Up to 64 tokens a row: at most MAX_CPUS counts plus names. */
+    enum { MAX_TOK = 64 };
+    const char *tok[MAX_TOK];
+    long tlen[MAX_TOK];
+    int columns = -1;
+    u64 ipis = 0;
+    struct line rows = { .len = 0 };
+    for (long pos = 0; pos < len;) {
+        long end = pos;
+        while (end < len && text[end] != '\n')
+            end++;
+        int nt = 0;
+        for (long i = pos; i < end && nt < MAX_TOK;) {
+            while (i < end && text[i] == ' ')
+                i++;
+            if (i >= end)
+                break;
+            tok[nt] = text + i;
+            while (i < end && text[i] != ' ')
+                i++;
+            tlen[nt] = (text + i) - tok[nt];
+            nt++;
+        }
+        pos = end + 1;
+        if (nt == 0)
+            continue;
+        if (columns < 0) {          /* the header: CPU0 CPU1 ... */
+            columns = 0;
+            for (int i = 0; i < nt; i++)
+                if (tlen[i] > 3 && memcmp(tok[i], "CPU", 3) == 0)
+                    columns++;
+            continue;
+        }
+        if (tlen[0] < 2 || tok[0][tlen[0] - 1] != ':' || nt < 1 + columns)
+            continue;
+        u64 count = 0;
+        int first = 1;
+        for (int c = 0; c < columns; c++)
+            if (is_digits(tok[first + c], tlen[first + c]))
+                count += to_u(tok[first + c], tlen[first + c]);
+        int rest = first + columns;
+        if (tlen[0] > 3 && memcmp(tok[0], "IPI", 3) == 0) {
+            ipis += count;
+            continue;
+        }
+        if (!is_digits(tok[0], tlen[0] - 1))
+            continue;               /* e.g. Err: */
+        /* chip name (maybe several words), hwirq, Edge|Level, action(s) */
+        int kind = -1;
+        for (int i = rest; i < nt; i++)
+            if ((tlen[i] >= 4 && memcmp(tok[i], "Edge", 4) == 0) ||
+                (tlen[i] >= 5 && memcmp(tok[i], "Level", 5) == 0)) {
+                kind = i;
+                break;
+            }
+        put_c(&rows, ' ');
+        if (kind < 0 || kind - 1 < rest) {  /* unexpected layout: raw */
+            put(&rows, "irq");
+            put_name(&rows, tok[0], tlen[0] - 1);
+        } else {
+            int act = kind + 1;
+            if (act < nt && tok[act][0] == '-')
+                act++;              /* "-<desc name>", e.g. -fasteoi */
+            if (act < nt)
+                for (int i = act; i < nt; i++) {
+                    if (i > act)
+                        put_c(&rows, '-');
+                    put_name(&rows, tok[i], tlen[i]);
+                }
+            else
+                put(&rows, "?");
+            int had = rows.len;
+            put_chip_chain(&rows, tok[0], tlen[0] - 1);
+            if (rows.len == had) {  /* no debugfs: the chip /proc names */
+                put_c(&rows, '@');
+                for (int i = rest; i < kind - 1; i++) {
+                    if (i > rest)
+                        put_c(&rows, '-');
+                    put_name(&rows, tok[i], tlen[i]);
+                }
+            }
+            put_c(&rows, '#');
+            put_name(&rows, tok[kind - 1], tlen[kind - 1]);
+        }
+        put_c(&rows, '=');
+        put_u(&rows, count);
+    }
+    put_field(l, " ipis=", ipis);
+    put(l, " ipi_by=");
+    put(l, ipi_provider());
+    for (int i = 0; i < rows.len; i++)
+        put_c(l, rows.buf[i]);
+}
+
 /* -------------------------------------------------------------- parent */
 
 static struct {
@@ -1234,6 +1557,8 @@ int main(int argc, char **argv, char **envp)
     mkdir("/sys", 0755);
     mount("proc", "/proc", "proc", 0, 0);
     mount("sysfs", "/sys", "sysfs", 0, 0);
+    /* The irq hierarchy for the FIRMVISOR-IRQ line; no debugfs in 6.1's kernel. */
+    mount("debugfs", "/sys/kernel/debug", "debugfs", 0, 0);
 
     ncpus = read_cpu_list("/sys/devices/system/cpu/online", online, MAX_CPUS);
     if (ncpus <= 0)
@@ -1254,6 +1579,8 @@ int main(int argc, char **argv, char **envp)
         emit(&verdict);
         power_off();
     }
+
+    hwrng_start();
 
     if (pipe(fds) != 0)
         fail_now("pipe", errno);
@@ -1322,7 +1649,14 @@ int main(int argc, char **argv, char **envp)
     put_u(&verdict, sleeps);
     put(&verdict, " max_sleep_us=");
     put_u(&verdict, max_ns / 1000);
+
+    l.len = 0;
+    put(&l, "FIRMVISOR-IRQ:");
+    hwrng_finish(&l);
+    put_interrupts(&l);
+
     emit(&verdict);
+    emit_aside(&l);
     if (kvm_fd >= 0)
         kvm_finish(kvm_fd, kvm_deadline);
     power_off();
