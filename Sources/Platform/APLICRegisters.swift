@@ -1,7 +1,7 @@
 import VirtCore
 
 /// The real APLIC M domain as a trapped guest access reaches it through the
-/// monitor: VirtCore's ``VirtualAPLIC`` routing over the bus, as one VirtCore
+/// monitor: VirtCore's `VirtualAPLIC` routing over the bus, as one VirtCore
 /// `DeviceRegisters` for `HostDeviceAccess`.
 ///
 /// The host (QEMU 7.2's `riscv.aplic`) accepts naturally aligned 32-bit

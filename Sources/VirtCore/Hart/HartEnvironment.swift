@@ -20,7 +20,7 @@ public protocol HartEnvironment {
     mutating func readPassthroughCSR(_ csr: CSR) -> UInt64
     /// Writes such a CSR on the real hart (the hardware legalises it).
     mutating func writePassthroughCSR(_ csr: CSR, _ value: UInt64)
-    /// Reads one of the payload's AIA CSRs (``VirtualHart/isAIAPassthrough(_:)``)
+    /// Reads one of the payload's AIA CSRs (`VirtualHart.isAIAPassthrough(_:)`)
     /// from the real hart, or `nil` when the real access traps (the firmware
     /// then takes an illegal-instruction exception).
     mutating func readGuardedCSR(_ csr: CSR) -> UInt64?
