@@ -30,6 +30,7 @@ func atomicLoad(_ word: UnsafeMutablePointer<UInt32>) -> UInt32 {
 
 /// The cold-boot hart: read the platform, probe the hart, reset the real
 /// devices the monitor owns, place the firmware, and publish the shared state.
+@_optimize(size)
 func bootMachine(hartid: UInt64, fdt: UInt64) {
     let plan = firmvisor_boot_plan_storage().pointee
     guard let base = UnsafeRawPointer(bitPattern: UInt(fdt)), let tree = DeviceTree(base: base),
@@ -126,6 +127,7 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
 
 /// What the firmware will find when it probes the hart: the real hart's
 /// identity and extensions, discovered by writing all-ones and reading back.
+@_optimize(size)
 func probeHart(platform: PlatformDescription) -> HartConfiguration {
     var c = HartConfiguration(hartID: 0, misa: csr_read_misa())
     c.mvendorid = csr_read_mvendorid()
@@ -159,6 +161,7 @@ func probeHart(platform: PlatformDescription) -> HartConfiguration {
 /// `mtopi` reads (OpenSBI's own test). Then `miselect`'s writable bits and
 /// each `iprio` register's reset value and writable bits, by writing ones
 /// and zeros and reading back; the registers are left as they were.
+@_optimize(size)
 func probeSmaia(platform: PlatformDescription) -> SmaiaConfiguration {
     var c = SmaiaConfiguration()
     var top: UInt64 = 0
@@ -189,6 +192,7 @@ func probeSmaia(platform: PlatformDescription) -> SmaiaConfiguration {
 /// APLIC's M domain) raises the real MEI, and the monitor moves it into the
 /// firmware's virtual file (``HartContext/drainMachineFile()``), where the
 /// firmware's own `eidelivery`, `eithreshold` and `eie` decide.
+@_optimize(size)
 func configureMachineFile(identities: Int) {
     let registers = UInt64((identities + 64) / 64)
     for r in 0..<registers {
@@ -205,6 +209,7 @@ func configureMachineFile(identities: Int) {
 }
 
 /// Sets up this hart's virtual hart at reset and enters the firmware.
+@_optimize(size)
 func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
     let machine = machinePointer
     var configuration = machine.pointee.hartTemplate
@@ -305,6 +310,7 @@ extension HartContext {
 
     /// The power-off summary: traps from the firmware by cause, world
     /// switches and injected interrupts, summed over the harts.
+    @_optimize(size)
     static func printSummary() {
         let machine = machinePointer
         var console = MonitorConsole(base: machine.pointee.platform.uart.base)

@@ -14,6 +14,7 @@ import VirtCore
 /// Runs unmoved: it touches no Swift global (they are copied, and cleared,
 /// with the image).
 @_cdecl("firmvisor_plan_relocation")
+@_optimize(size)
 func firmvisorPlanRelocation(fdt: UInt64, hartid: UInt64) -> UInt64 {
     guard let base = UnsafeRawPointer(bitPattern: UInt(fdt)), let tree = DeviceTree(base: base),
           let platform = PlatformDescription(deviceTree: tree) else {
@@ -75,6 +76,7 @@ func bootFailure(uart: UInt64, test: UInt64, _ message: StaticString, value: UIn
 /// places the firmware exactly where QEMU's `-bios` would
 /// (``FirmwareImage``) and clears what is left of the load image, so the
 /// firmware finds fresh memory.
+@_optimize(size)
 func placeFirmware(platform: PlatformDescription, plan: firmvisor_boot_plan) -> (FirmwareImage, BootDescriptor) {
     let uart = platform.uart.base
     let test = platform.testDevice.base

@@ -15,6 +15,7 @@ import VirtCore
 /// none. Run once by the cold-boot hart before any guest exists; leaves
 /// `tselect = 0` and every trigger as found (QEMU 7.2: 2 triggers, types 2
 /// and 6, no `tcontrol`, no `mcontext`, `hit` hard-wired to 0).
+@_optimize(size)
 func probeTriggers() -> TriggerConfiguration {
     var c = TriggerConfiguration()
     var value: UInt64 = 0

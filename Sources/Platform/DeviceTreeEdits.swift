@@ -9,6 +9,7 @@ public enum DeviceTreeEdits {
     /// memory for the firmware and the OS, which no boot loader can get
     /// wrong (U-Boot relocates itself to the end of the first bank without
     /// reading reserved-memory). Returns false when there is no such node.
+    @_optimize(size)
     public static func setMemorySize(in blob: UnsafeMutableRawBufferPointer, base: UInt64, size: UInt64) -> Bool {
         guard let tree = DeviceTree(bytes: UnsafeRawBufferPointer(blob)) else { return false }
         var done = false
@@ -46,6 +47,7 @@ public enum DeviceTreeEdits {
     /// (`of_device_is_available`) both skip. Returns how many harts were
     /// marked and how many at or above `limit` could not be (no `status`
     /// property, or another value).
+    @_optimize(size)
     public static func disableHarts(in blob: UnsafeMutableRawBufferPointer, atOrAbove limit: Int) -> (marked: Int, unmarked: Int) {
         guard let tree = DeviceTree(bytes: UnsafeRawBufferPointer(blob)) else { return (0, 0) }
         var marked = 0

@@ -74,6 +74,7 @@ public struct FirmwareImage: Sendable {
 
     /// Reads the placement of a file of `fileSize` bytes from its first
     /// bytes, `header` (up to ``headerBytes``).
+    @_optimize(size)
     public static func parse(header: UnsafeRawBufferPointer, fileSize: UInt64,
                              dramBase: UInt64) -> Result<FirmwareImage, Problem> {
         guard fileSize > 0 else { return .failure(.empty) }

@@ -50,6 +50,7 @@ public struct PlatformDescription: Sendable, Equatable {
     /// `#address-cells` and `#size-cells` are 2, as on QEMU `virt`; returns
     /// `nil` when the tree lacks a CLINT, memory, harts, or an interrupt
     /// controller for external interrupts (a PLIC or an APLIC M domain).
+    @_optimize(size)
     public init?(deviceTree: DeviceTree) {
         var d = PlatformDescription()
         // A node's properties are contiguous in the blob (they precede its

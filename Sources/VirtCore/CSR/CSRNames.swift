@@ -4,6 +4,7 @@ extension CSR {
     /// The name, or `nil` for a number outside this table (a trace then
     /// prints the number alone). Ranges (`pmpcfg0`…`pmpcfg15`, `pmpaddr0`…,
     /// the HPM counters and events) are named by their family.
+    @_optimize(size)
     public var name: StaticString? {
         switch rawValue {
         case 0x001: return "fflags"
