@@ -149,7 +149,9 @@ extension VirtualHart {
             return machineTopInterrupt(environment: &env)
         case CSR.mvien.rawValue, CSR.mvip.rawValue:
             // QEMU 7.2 implements both as read-only zero (no virtual
-            // supervisor-level interrupts from M-mode).
+            // supervisor-level interrupts from M-mode). Documented
+            // difference: the specification's minimal mvip aliases mip's
+            // SSIP, STIP and SEIP; the firmware sees the hart it runs on.
             guard c.smaia.isImplemented else { return nil }
             return 0
 

@@ -83,11 +83,13 @@ public enum APLICRoute: Equatable, Sendable {
 /// `mmsiaddrcfgh`, `smsiaddrcfg`, `smsiaddrcfgh`), present in MSI delivery
 /// mode. The APLIC writes its MSIs as a bus master that PMP does not check,
 /// so whoever programs these registers chooses where the APLIC writes. The
-/// monitor programs the real ones itself, from the device tree
-/// (``APLICMSIAddressConfiguration/forFiles(base:stride:count:)``); the
 /// firmware reads and writes a virtual copy held here
-/// (``APLICRoute/virtual``), so that it can never aim the APLIC at the
-/// monitor's memory or at the monitor-owned machine-level IMSIC files.
+/// (``APLICRoute/virtual``); the monitor copies a pair to the real registers
+/// only when every address it can produce stays clear of what the
+/// firmware's own stores cannot reach (the monitor's memory, the devices it
+/// walls), so the APLIC can never be aimed at the monitor. An MSI into the
+/// machine-level IMSIC files is harmless: it only sets an identity pending,
+/// which the monitor moves into the firmware's virtual file.
 ///
 /// Which registers exist follows QEMU 7.2 (`hw/intc/riscv_aplic.c`) on the
 /// `virt` board: the MSI address registers only in MSI delivery mode

@@ -136,6 +136,10 @@ extension VirtualHart {
     /// `mtopi` (AIA specification, "Machine-level CSRs", `mtopi`): the
     /// highest-priority interrupt that is pending, enabled and not delegated,
     /// whatever `mstatus.MIE`, as `IID << 16 | IPRIO`; 0 when there is none.
+    /// Documented difference (QEMU 7.2's `read_mtopi`, which the firmware
+    /// must not be able to tell apart): MEI reports its `iprio` byte, which
+    /// is read-only 0, and competes at rank 16, where the specification
+    /// takes both from the IMSIC's top identity.
     mutating func machineTopInterrupt<E: HartEnvironment>(environment env: inout E) -> UInt64 {
         let ready = currentMIP(environment: &env).intersection(mie).subtracting(mideleg)
             .subtracting([.sgeip, .vssip, .vstip, .vseip])
