@@ -45,9 +45,10 @@ extension HartContext {
     }
 
     /// Writes an access's result to its destination register, or injects the
-    /// fault the host raised (`mtval` = `faultAddress`).
+    /// fault the host raised (`mtval` = `faultAddress`; `mtval2` when given,
+    /// else the real trap's: ``injectException(code:value:pc:mtval2:)``).
     mutating func complete(_ access: DeviceInstruction, _ outcome: DeviceAccessOutcome, address faultAddress: UInt64,
-                           next: UInt64, pc: UInt64, registers: FrameRegisters) -> UInt64 {
+                           next: UInt64, pc: UInt64, registers: FrameRegisters, mtval2: UInt64? = nil) -> UInt64 {
         statistics.deviceEmulations &+= 1
         refreshDeviceLines()
         switch outcome {
@@ -57,7 +58,7 @@ extension HartContext {
             regs.set(access.rd, value)
             return next
         case .exception(let exception):
-            return injectException(code: exception.rawValue, value: faultAddress, pc: pc)
+            return injectException(code: exception.rawValue, value: faultAddress, pc: pc, mtval2: mtval2)
         }
     }
 
@@ -165,8 +166,10 @@ extension HartContext {
     }
 
     /// Re-reads this hart's M-level lines into `mip`: MSIP and MTIP from the
-    /// virtual CLINT, MEIP from the real PLIC's M context (the real
-    /// `mip.MEIP`: the real M context holds the firmware's own state).
+    /// virtual CLINT; MEIP from the real PLIC's M context or APLIC IDC (the
+    /// real `mip.MEIP`: they hold the firmware's own state), or with an
+    /// IMSIC from the firmware's virtual file, after moving in what arrived
+    /// in the real one.
     mutating func refreshDeviceLines() {
         let me = index
         let time = csr_read_time()

@@ -35,24 +35,34 @@ extension HartContext {
     /// the virtual address in `mtval`, as the hardware reports it).
     mutating func performWithMPRV(_ access: MemoryAccess, isStore: Bool, address: UInt64, pc: UInt64,
                                   length: UInt64, registers: FrameRegisters) -> UInt64 {
+        if hart.configuration.hasHypervisor && hart.mstatus.contains(.mpv) {
+            return performVirtualWithMPRV(access, isStore: isStore, address: address, pc: pc, length: length,
+                                          registers: registers)
+        }
         var regs = registers
         // The walls must not depend on the TLB: QEMU 7.2 lets an MPRV access
         // reuse the M-mode TLB entry of the monitor's own page (the page of
-        // firmvisor_mprv_access) without checking the PMP. Translate in
-        // software first and refuse the monitor's memory outright.
+        // firmvisor_mprv_access, filled by its instruction fetches) without
+        // checking the PMP; the entry is found by the *virtual* address.
+        // Refuse a virtual address inside the monitor's range outright (with
+        // paging it would otherwise reach the monitor whatever it maps to),
+        // then translate in software and refuse the monitor's memory.
         // Under paging a page fault takes precedence over the PMP's access
         // fault: refuse only what the leaf entry would allow, and leave the
         // rest to the hardware, which reports the page fault.
         let (memoryRegion, monitor) = withMachine { ($0.platform.memory, $0.monitor) }
         var memory = GuestMemory(memory: memoryRegion, monitor: monitor)
+        let fault: Exception = isStore ? .storeAccessFault : .loadAccessFault
+        let last = address &+ UInt64(access.width) &- 1
+        if monitor.contains(address) || monitor.contains(last) {
+            return hart.takeException(code: fault.rawValue, value: address, pc: pc)
+        }
         if let (physical, entry) = PageTableWalk.walk(address, satp: hart.satp, memory: &memory),
            monitor.contains(physical) || monitor.contains(physical &+ UInt64(access.width) &- 1),
            hart.satp >> 60 == 0 || leafPermits(entry, isStore: isStore) {
-            let fault: Exception = isStore ? .storeAccessFault : .loadAccessFault
             return hart.takeException(code: fault.rawValue, value: address, pc: pc)
         }
-        let widthLog: UInt64 = access.width == 1 ? 0 : access.width == 2 ? 1 : access.width == 4 ? 2 : 3
-        let operation = widthLog | (isStore ? 4 : 0)
+        let operation = HartContext.mprvOperation(access, isStore: isStore)
         // The real hart adopts the payload's translation and PMP for the
         // access, then returns to the firmware's world.
         let modeBits = UInt64(hart.mstatus.mpp.rawValue) << 11
@@ -68,6 +78,121 @@ extension HartContext {
         }
         if !isStore { regs.set(access.register, HartContext.extend(result, access)) }
         return pc &+ length
+    }
+
+    /// `firmvisor_mprv_access`'s operation: log2 of the width, bit 2 for a store.
+    static func mprvOperation(_ access: MemoryAccess, isStore: Bool) -> UInt64 {
+        let widthLog: UInt64 = access.width == 1 ? 0 : access.width == 2 ? 1 : access.width == 4 ? 2 : 3
+        return widthLog | (isStore ? 4 : 0)
+    }
+
+    /// The firmware's load or store under MPRV with `MPV = 1`: translated and
+    /// protected as though V = 1 in the nominal mode `MPP` (privileged
+    /// specification, "Memory Privilege in mstatus Register"; Hypervisor
+    /// chapter, "Two-Stage Address Translation"): `vsatp`, then `hgatp`,
+    /// SUM from `vsstatus`, MXR from `vsstatus` or `mstatus` for the VS
+    /// stage and from `mstatus` for the G stage (``TwoStageTranslation``,
+    /// over the real `vsatp`, `hgatp` and `vsstatus`, which are the
+    /// payload's in both worlds).
+    ///
+    /// The walk decides: a fault it finds is raised as the specification
+    /// has it (page fault 13/15; guest-page fault 21/23 with the guest
+    /// physical address >> 2 in `mtval2` and, for a VS-stage page-table
+    /// read, the pseudoinstruction in `mtinst`; access fault 5/7; GVA = 1,
+    /// for `mtval` holds a guest virtual address). QEMU 7.2's own walk
+    /// differs here (a G-stage fault as page fault 13/15, SUM ignored, GVA
+    /// left as it was): the monitor does not copy those.
+    ///
+    /// A translated access is performed at its supervisor physical address
+    /// by the real hart with MPRV and `MPP` but no translation (`satp` is 0
+    /// in the firmware's world), so the PMP of that mode is the hardware's
+    /// check. Where the walk would set A or D, or a misaligned access
+    /// spans two guest pages that are not physically contiguous, the real
+    /// hart performs it with `MPV = 1` and its own two-stage walk (QEMU
+    /// updates A/D), with `mstatus.MXR` and `vsstatus.MXR` arranged so that
+    /// its MXR is the specification's; a fault it raises is the walk's,
+    /// taken again afterwards, or else an access fault.
+    mutating func performVirtualWithMPRV(_ access: MemoryAccess, isStore: Bool, address: UInt64, pc: UInt64,
+                                         length: UInt64, registers: FrameRegisters) -> UInt64 {
+        let (memoryRegion, monitor) = withMachine { ($0.platform.memory, $0.monitor) }
+        var tables = PayloadPageTables(ram: GuestMemory(memory: memoryRegion, monitor: monitor), pmp: hart.pmp)
+        let vsstatus = csr_read_vsstatus()
+        let inputs = TwoStageTranslation.Inputs(vsatp: csr_read_vsatp(), hgatp: csr_read_hgatp(),
+                                                privilege: hart.mstatus.mpp, mstatus: hart.mstatus,
+                                                vsstatus: MStatus(rawValue: vsstatus))
+        let kind: TwoStageTranslation.Access = isStore ? .store : .load
+        let width = UInt64(access.width)
+        let last = address &+ width &- 1
+        let accessFault = TwoStageTranslation.Fault(
+            code: (isStore ? Exception.storeAccessFault : Exception.loadAccessFault).rawValue, mtval2: 0, mtinst: 0)
+        // Each guest page the access touches, in address order; the first
+        // fault is the one raised.
+        let secondPage = (address ^ last) >> 12 != 0 ? last & ~0xFFF : address
+        let first = TwoStageTranslation.translate(address, access: kind, inputs: inputs, memory: &tables)
+        if let fault = first.fault(for: kind) { return takeVirtualFault(fault, value: address, pc: pc) }
+        let second = secondPage == address
+            ? first : TwoStageTranslation.translate(secondPage, access: kind, inputs: inputs, memory: &tables)
+        if let fault = second.fault(for: kind) { return takeVirtualFault(fault, value: secondPage, pc: pc) }
+        if first == .unsupportedMode || second == .unsupportedMode {
+            return takeVirtualFault(accessFault, value: address, pc: pc)
+        }
+        var regs = registers
+        let operation = HartContext.mprvOperation(access, isStore: isStore)
+        let value = isStore ? regs.get(access.register) : 0
+        let modeBits = UInt64(hart.mstatus.mpp.rawValue) << 11
+        var result: UInt64 = 0
+        if case .translated(let physical, _) = first, case .translated(let secondPhysical, _) = second,
+           secondPage == address || secondPhysical == physical &+ (secondPage &- address) {
+            guard !monitor.contains(physical), !monitor.contains(physical &+ width &- 1) else {
+                return takeVirtualFault(accessFault, value: address, pc: pc)
+            }
+            installPMP(configuration: payloadPMPConfiguration, catchAll: 0)
+            let outcome = firmvisor_mprv_access(physical, value, operation, MStatus([.mprv]).rawValue | modeBits,
+                                                &result)
+            installFirmwarePMP()
+            if outcome != 0 {
+                // The PMP (or the device) refused: mtval is the physical
+                // address; the firmware gets the guest virtual one.
+                let fault = TwoStageTranslation.Fault(code: outcome - 1, mtval2: 0, mtinst: 0)
+                return takeVirtualFault(fault, value: address &+ (result &- physical), pc: pc)
+            }
+        } else {
+            // The hardware's own two-stage access. QEMU 7.2 looks the virtual
+            // address up in the M-mode TLB (see performWithMPRV).
+            guard !monitor.contains(address), !monitor.contains(last) else {
+                return takeVirtualFault(accessFault, value: address, pc: pc)
+            }
+            // QEMU 7.2 takes the VS stage's MXR from mstatus and the G stage's
+            // from vsstatus: give each the specification's value.
+            let mxr = MStatus.mxr.rawValue
+            let gStageMXR = inputs.gStageMXR ? mxr : 0
+            csr_write_vsstatus(vsstatus & ~mxr | gStageMXR)
+            installPMP(configuration: payloadPMPConfiguration, catchAll: 0)
+            let status = MStatus([.mprv, .mpv]).rawValue | modeBits | (inputs.vsStageMXR ? mxr : 0)
+            let outcome = firmvisor_mprv_access(address, value, operation, status, &result)
+            installFirmwarePMP()
+            csr_write_vsstatus(vsstatus)
+            if outcome != 0 {
+                // The walk again, now that the hardware has set what it could.
+                let again = TwoStageTranslation.translate(address, access: kind, inputs: inputs, memory: &tables)
+                if let fault = again.fault(for: kind) { return takeVirtualFault(fault, value: address, pc: pc) }
+                if secondPage != address,
+                   let fault = TwoStageTranslation.translate(secondPage, access: kind, inputs: inputs,
+                                                             memory: &tables).fault(for: kind) {
+                    return takeVirtualFault(fault, value: secondPage, pc: pc)
+                }
+                return takeVirtualFault(accessFault, value: result, pc: pc)
+            }
+        }
+        if !isStore { regs.set(access.register, HartContext.extend(result, access)) }
+        return pc &+ length
+    }
+
+    /// Raises a fault of the firmware's MPRV access with `MPV = 1` into its
+    /// virtual M-mode: `mtval` is a guest virtual address (GVA = 1).
+    mutating func takeVirtualFault(_ fault: TwoStageTranslation.Fault, value: UInt64, pc: UInt64) -> UInt64 {
+        hart.takeException(code: fault.code, value: value, pc: pc,
+                           hypervisor: HypervisorTrapValues(gva: true, mtinst: fault.mtinst, mtval2: fault.mtval2))
     }
 
     /// Whether a leaf entry lets the firmware's MPRV access through to the

@@ -82,7 +82,9 @@ extension HartContext {
             } else if code == Exception.environmentCallFromS.rawValue, _slowPath(trace.contains(.sbi)) {
                 traceSBI(pc: mepc, registers: registers, offloaded: false)
                 pc = injectException(code: code, value: value, pc: mepc)
-            } else if code == Exception.loadAccessFault.rawValue || code == Exception.storeAccessFault.rawValue,
+            } else if code == Exception.loadAccessFault.rawValue || code == Exception.storeAccessFault.rawValue
+                        || (hart.virtualized && Exception(rawValue: code)?.isGuestPageFault == true
+                            && code != Exception.instructionGuestPageFault.rawValue),
                let next = emulatePayloadDeviceAccess(code: code, pc: mepc, address: value, registers: registers) {
                 pc = next
             } else {

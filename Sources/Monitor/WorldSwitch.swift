@@ -22,14 +22,23 @@ extension HartContext {
     /// monitor has taken no trap since) and the virtualization mode it came
     /// from (``VirtualHart/virtualized``), into virtual M-mode as into HS or
     /// VS (``VirtualHart/takeDelegatedException(code:value:pc:hypervisor:environment:)``).
-    mutating func injectException(code: UInt64, value: UInt64, pc: UInt64) -> UInt64 {
-        let hypervisor = installed == .payload && hart.configuration.hasHypervisor
-            ? HypervisorTrapValues(physicalStatus: entryStatus, mtinst: csr_read_mtinst(), mtval2: csr_read_mtval2())
+    /// `mtval2` replaces the real trap's when the exception is not the one
+    /// the hardware took (a device's fault on an access the monitor
+    /// performed). A guest-page fault delegated to HS-mode sets
+    /// `hstatus.GVA` as the hardware's own delegation does (QEMU 7.2:
+    /// whenever the access was two-stage), whereas the M-mode trap that
+    /// brought it here wrote `mstatus.GVA` only for a nonzero `mtval` from
+    /// V = 1 (and left it stale from V = 0, for an HLV/HSV).
+    mutating func injectException(code: UInt64, value: UInt64, pc: UInt64, mtval2: UInt64? = nil) -> UInt64 {
+        var hypervisor = installed == .payload && hart.configuration.hasHypervisor
+            ? HypervisorTrapValues(physicalStatus: entryStatus, mtinst: csr_read_mtinst(),
+                                   mtval2: mtval2 ?? csr_read_mtval2())
             : .none
         guard hart.exceptionGoesToLiveSupervisor(code: code, installed: installed) else {
             return hart.takeException(code: code, value: value, pc: pc, hypervisor: hypervisor)
         }
         if hart.configuration.hasHypervisor {
+            if Exception(rawValue: code)?.isGuestPageFault == true { hypervisor.gva = true }
             var env = RealHart()
             let (next, target) = hart.takeDelegatedException(code: code, value: value, pc: pc,
                                                              hypervisor: hypervisor, environment: &env)

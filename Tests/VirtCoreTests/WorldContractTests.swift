@@ -61,6 +61,21 @@ import VirtCore
         #expect(hart.physicalExceptionDelegation == 0xB1FF & ~UInt64(1 << 5 | 1 << 7))
     }
 
+    /// With H the load and store/AMO guest-page faults stay with the monitor
+    /// too (QEMU 7.2 reports a VS/VU access the PMP refuses as one); the
+    /// instruction guest-page fault and the virtual-instruction exception
+    /// are delegated as the firmware says. Without H nothing changes.
+    @Test func guestPageFaultsOfDataAccessesAreNeverDelegatedWithH() {
+        var hart = Self.hart()
+        hart.medeleg = 0xF0B1FF
+        #expect(hart.physicalExceptionDelegation == 0xF0B1FF & ~UInt64(1 << 5 | 1 << 7 | 1 << 21 | 1 << 23))
+        var small = VirtualHart(configuration: TestHarts.small)
+        small.medeleg = 0xB1FF
+        #expect(small.physicalExceptionDelegation == 0xB1FF & ~UInt64(1 << 5 | 1 << 7))
+        #expect(VirtualHart.monitoredHypervisorExceptions & VirtualHart.monitoredExceptions
+                == VirtualHart.monitoredExceptions)
+    }
+
     /// The real `mstatus`: MPP = U and FS/VS for the firmware; the payload's
     /// mode and its native and control fields for the payload; never MIE,
     /// MPIE or MPRV.

@@ -21,6 +21,12 @@ public enum Exception: UInt64, Sendable, CaseIterable {
     case virtualInstruction = 22
     case storeGuestPageFault = 23
 
+    /// Instruction, load or store/AMO guest-page fault (20, 21, 23: H extension).
+    @inlinable
+    public var isGuestPageFault: Bool {
+        self == .instructionGuestPageFault || self == .loadGuestPageFault || self == .storeGuestPageFault
+    }
+
     /// The environment-call cause for an `ecall` executed in `mode`.
     @inlinable
     public static func environmentCall(from mode: PrivilegeMode) -> Exception {

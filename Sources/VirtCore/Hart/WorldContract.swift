@@ -37,6 +37,12 @@ extension VirtualHart {
     /// sends them, ``exceptionGoesToLiveSupervisor(code:installed:)``).
     public static let monitoredExceptions: UInt64 =
         1 << Exception.loadAccessFault.rawValue | 1 << Exception.storeAccessFault.rawValue
+    /// With H, also load and store/AMO guest-page faults: QEMU 7.2 reports a
+    /// VS/VU-mode access that the PMP refuses at its final address as one
+    /// of these (with the guest physical address in `mtval2`), not as an
+    /// access fault, so the walls around the devices raise them too.
+    public static let monitoredHypervisorExceptions: UInt64 =
+        monitoredExceptions | 1 << Exception.loadGuestPageFault.rawValue | 1 << Exception.storeGuestPageFault.rawValue
 
     /// Step 1: the real `mstatus` at trap entry, from the world `installed`.
     /// From the payload's world its native fields are the truth and its mode
@@ -138,11 +144,13 @@ extension VirtualHart {
     }
 
     /// The real `medeleg` of the payload's world: the firmware's, less
-    /// ``monitoredExceptions``. (In the firmware's world it is 0: the
-    /// firmware runs in U-mode and nothing it raises may go to S.)
+    /// ``monitoredExceptions`` (``monitoredHypervisorExceptions`` with H).
+    /// (In the firmware's world it is 0: the firmware runs in U-mode and
+    /// nothing it raises may go to S.)
     @inlinable
     public var physicalExceptionDelegation: UInt64 {
-        medeleg & ~VirtualHart.monitoredExceptions
+        medeleg & ~(configuration.hasHypervisor ? VirtualHart.monitoredHypervisorExceptions
+                                                : VirtualHart.monitoredExceptions)
     }
 
     /// The real `mcounteren` for `world` (privileged specification, "Machine
