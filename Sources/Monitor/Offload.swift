@@ -24,11 +24,24 @@ extension HartContext {
             sendSupervisorSoftwareInterrupts(harts)
         case .remoteFence(let harts, _):
             remoteFence(harts)
+        case .consolePutchar(let byte):
+            consolePutchar(byte)
         }
         statistics.offloadedCalls &+= 1
         regs.set(10, SBI.success)
-        regs.set(11, 0)
+        if !call.isLegacy { regs.set(11, 0) }
         return pc &+ 4
+    }
+
+    /// The legacy `sbi_console_putchar`, as OpenSBI 1.1's `sbi_putc` writes
+    /// it to its 8250 console (the device tree's UART): a carriage return
+    /// before a newline, each byte once the transmit holding register is
+    /// empty. With `console=hvc0` every byte of the payload's console is one
+    /// such call; served here, a byte costs no world switch.
+    mutating func consolePutchar(_ byte: UInt8) {
+        // MonitorConsole puts the carriage return before a newline itself.
+        var console = MonitorConsole(base: machinePointer.pointee.platform.uart.base)
+        console.put(byte)
     }
 
     /// `sbi_set_timer`: with Sstc, `stimecmp` (the payload's, installed);

@@ -31,8 +31,10 @@ struct SBITests {
         return harts
     }
 
-    /// Chapters 6-8: which (EID, FID) pairs the monitor serves.
+    /// Chapters 5-8: which (EID, FID) pairs the monitor serves.
     static func referenceDecode(eid: UInt64, fid: UInt64, a0: UInt64, a1: UInt64, hartCount: Int) -> SBI.Call? {
+        // 5.2 "Extension: Console Putchar (EID #0x01)": `int ch` in a0, no FID.
+        if eid == 0x01 { return .consolePutchar(UInt8(a0 & 0xFF)) }
         if eid == time && fid == 0 { return .setTimer(deadline: a0) }
         if eid == sPI && fid == 0 {
             return referenceHarts(mask: a0, base: a1, hartCount: hartCount).map { .sendIPI(harts: $0) }
@@ -65,6 +67,23 @@ struct SBITests {
         #expect(SBI.decode(extension: Self.time, function: 0, arguments: .max, 0, hartCount: 8) == .setTimer(deadline: .max))
         for fid: UInt64 in [1, 2, 0x100, .max] {
             #expect(SBI.decode(extension: Self.time, function: fid, arguments: 0, 0, hartCount: 1) == nil, "FID \(fid)")
+        }
+    }
+
+    // MARK: Legacy console
+
+    /// "Legacy Extensions": `sbi_console_putchar(int ch)` is extension 0x01,
+    /// has no function ID, writes the low byte, and returns in `a0` only.
+    @Test func legacyConsolePutcharTakesTheLowByteWhateverA6() {
+        for fid: UInt64 in [0, 1, .max] {
+            #expect(SBI.decode(extension: 0x01, function: fid, arguments: 0x141, 0, hartCount: 1) == .consolePutchar(0x41))
+        }
+        #expect(SBI.Call.consolePutchar(0x0A).isLegacy)
+        #expect(!SBI.Call.setTimer(deadline: 0).isLegacy)
+        // The other legacy calls (getchar, shutdown, the legacy timer, IPI
+        // and fences) are the firmware's.
+        for eid: UInt64 in [0x00, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08] {
+            #expect(SBI.decode(extension: eid, function: 0, arguments: 0, 0, hartCount: 1) == nil, "EID \(eid)")
         }
     }
 
@@ -123,7 +142,7 @@ struct SBITests {
     // MARK: Other extensions
 
     @Test(arguments: [
-        UInt64(0x00), 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,  // legacy extensions
+        UInt64(0x00), 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,  // legacy extensions but putchar
         0x10,                     // Base
         0x4853_4D,                // HSM
         0x5352_5354,              // SRST

@@ -1,12 +1,14 @@
 /// The RISC-V Supervisor Binary Interface calls the monitor may serve itself
 /// on the firmware's behalf (RISC-V SBI specification v1.0: chapter 3
 /// "Binary Encoding", 6 "Timer Extension", 7 "IPI Extension", 8 "RFENCE
-/// Extension").
+/// Extension", 5 "Legacy Extensions").
 public enum SBI {
     /// `a7`: extension IDs.
     public static let timerExtension: UInt64 = 0x5449_4D45     // "TIME"
     public static let ipiExtension: UInt64 = 0x0073_5049       // "sPI"
     public static let rfenceExtension: UInt64 = 0x5246_4E43    // "RFNC"
+    /// The legacy `sbi_console_putchar` (extension 0x01, "Legacy Extensions").
+    public static let legacyConsolePutchar: UInt64 = 0x01
 
     /// `a0` on return: standard error codes ("Standard SBI Errors").
     public static let success: UInt64 = 0
@@ -21,6 +23,15 @@ public enum SBI {
         /// `sbi_remote_fence_i` and `sbi_remote_sfence_vma[_asid]`: the monitor
         /// flushes more than asked (the whole TLB), which the specification allows.
         case remoteFence(harts: UInt64, instructionCache: Bool)
+        /// The legacy `sbi_console_putchar(ch)`: one byte to the console.
+        /// Legacy calls return in `a0` only (`a1` keeps its value).
+        case consolePutchar(UInt8)
+
+        /// The call is a legacy one: the firmware writes `a0` alone.
+        @inlinable public var isLegacy: Bool {
+            if case .consolePutchar = self { return true }
+            return false
+        }
     }
 
     /// Decodes `a7`/`a6`/`a0`… into a call the monitor can serve for a machine
@@ -38,6 +49,9 @@ public enum SBI {
         case (rfenceExtension, 0), (rfenceExtension, 1), (rfenceExtension, 2):
             guard let harts = hartMask(a0, base: a1, hartCount: hartCount) else { return nil }
             return .remoteFence(harts: harts, instructionCache: fid == 0)
+        case (legacyConsolePutchar, _):
+            // Legacy calls have no function ID: a6 is not looked at.
+            return .consolePutchar(UInt8(truncatingIfNeeded: a0))
         default:
             return nil
         }
