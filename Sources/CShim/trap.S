@@ -45,11 +45,11 @@ firmvisor_trap_entry_full:
     csrr    t0, mcause
     addi    t0, t0, -9
     bnez    t0, 1f
+    li      t0, 0x54494D45              /* "TIME" */
+    bne     a7, t0, .Lputchar
     ld      t0, FRAME_TIMER(sp)
     beqz    t0, 1f
     bnez    a6, 1f
-    li      t0, 0x54494D45              /* "TIME" */
-    bne     a7, t0, 1f
     csrw    stimecmp, a0
     li      a0, 0
     li      a1, 0
@@ -68,6 +68,56 @@ firmvisor_trap_entry_full:
     sd      t4, FRAME_X(29)(sp)
     sd      t5, FRAME_X(30)(sp)
     j       .Lfull
+    /*
+     * The payload's legacy sbi_console_putchar (ecall from S, a7 = 1; legacy
+     * calls have no function ID), offloaded as Offload.swift's
+     * consolePutchar: a carriage return before a newline, each byte once the
+     * 8250's transmit holding register is empty (LSR bit 5; at most 2^20
+     * polls each, as Uart16550.put), a0 = 0, a1 untouched. `console` holds
+     * the UART's base while the offload applies (Swift sets it at boot).
+     */
+.Lputchar:
+    li      t0, 1
+    bne     a7, t0, 1b
+    ld      t0, FRAME_CONSOLE(sp)
+    beqz    t0, 1b
+    sd      t1, FRAME_X(6)(sp)
+    sd      t2, FRAME_X(7)(sp)
+    andi    t1, a0, 0xff
+    addi    t1, t1, -10
+    bnez    t1, .Lputc_byte
+    lui     t2, 0x100                   /* 2^20 polls */
+.Lputc_cr_wait:
+    lbu     t1, 5(t0)
+    andi    t1, t1, 0x20
+    bnez    t1, .Lputc_cr
+    addi    t2, t2, -1
+    bnez    t2, .Lputc_cr_wait
+.Lputc_cr:
+    li      t1, 13
+    sb      t1, 0(t0)
+.Lputc_byte:
+    lui     t2, 0x100
+.Lputc_wait:
+    lbu     t1, 5(t0)
+    andi    t1, t1, 0x20
+    bnez    t1, .Lputc_send
+    addi    t2, t2, -1
+    bnez    t2, .Lputc_wait
+.Lputc_send:
+    sb      a0, 0(t0)
+    li      a0, 0
+    csrr    t0, mepc
+    addi    t0, t0, 4
+    csrw    mepc, t0
+    ld      t0, FRAME_CONSOLE_COUNT(sp)
+    addi    t0, t0, 1
+    sd      t0, FRAME_CONSOLE_COUNT(sp)
+    ld      t2, FRAME_X(7)(sp)
+    ld      t1, FRAME_X(6)(sp)
+    ld      t0, FRAME_X(5)(sp)
+    csrrw   sp, mscratch, sp
+    mret
 
     .balign 4
     .globl firmvisor_trap_entry

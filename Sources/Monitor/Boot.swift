@@ -235,6 +235,9 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
     context.pointee.payloadPMPConfiguration = context.pointee.layout.payloadConfiguration(context.pointee.hart.pmp)
     context.pointee.sstcTimerFastPath = machine.pointee.policies.offload && configuration.hasSstc
         && !machine.pointee.trace.contains(.sbi)
+    // trap.S serves the legacy console putchar as the offload would.
+    let servesConsole = machine.pointee.policies.offload && !machine.pointee.trace.contains(.sbi)
+    firmvisor_frame_for_hart(hartid)!.pointee.console = servesConsole ? machine.pointee.platform.uart.base : 0
     context.pointee.installFirmwareWorld()
     context.pointee.refreshDeviceLines()
 
@@ -322,6 +325,9 @@ extension HartContext {
             // Offloaded set_timer calls trap.S served.
             s.payloadExceptions[9] &+= hartContext(UInt64(h)).pointee.frame.pointee.timer_count
             s.offloadedCalls &+= hartContext(UInt64(h)).pointee.frame.pointee.timer_count
+            // Legacy console putchar calls trap.S served.
+            s.payloadExceptions[9] &+= hartContext(UInt64(h)).pointee.frame.pointee.console_count
+            s.offloadedCalls &+= hartContext(UInt64(h)).pointee.frame.pointee.console_count
             for i in 0..<24 {
                 total.firmwareExceptions[i] &+= s.firmwareExceptions[i]
                 total.payloadExceptions[i] &+= s.payloadExceptions[i]

@@ -41,7 +41,9 @@
 #define FRAME_MSTATUS          544         /* address of the virtual mstatus (0: not served) */
 #define FRAME_TIMER            552         /* 1: trap.S serves the payload's SBI set_timer (Sstc) */
 #define FRAME_TIMER_COUNT      560         /* set_timer calls trap.S served */
-#define FRAME_SIZE             568
+#define FRAME_CONSOLE          568         /* UART base: trap.S serves the payload's legacy putchar (0: it does not) */
+#define FRAME_CONSOLE_COUNT    576         /* putchar calls trap.S served */
+#define FRAME_SIZE             584
 
 #ifndef __ASSEMBLER__
 
@@ -67,6 +69,10 @@ typedef struct firmvisor_frame {
                               SBI set_timer with Sstc (offload on, not traced,
                               the firmware's MTIE set): stimecmp = a0 */
     uint64_t timer_count;  /* offset 560: set_timer calls trap.S served */
+    uint64_t console;      /* offset 568: the 8250 UART's base while trap.S may
+                              serve the payload's legacy sbi_console_putchar
+                              (offload on, SBI calls not traced); 0 otherwise */
+    uint64_t console_count; /* offset 576: putchar calls trap.S served */
 } firmvisor_frame;
 
 _Static_assert(offsetof(firmvisor_frame, x) == FRAME_X(0), "frame.x");
@@ -82,6 +88,8 @@ _Static_assert(offsetof(firmvisor_frame, tables) == FRAME_TABLES, "frame.tables"
 _Static_assert(offsetof(firmvisor_frame, mstatus) == FRAME_MSTATUS, "frame.mstatus");
 _Static_assert(offsetof(firmvisor_frame, timer) == FRAME_TIMER, "frame.timer");
 _Static_assert(offsetof(firmvisor_frame, timer_count) == FRAME_TIMER_COUNT, "frame.timer_count");
+_Static_assert(offsetof(firmvisor_frame, console) == FRAME_CONSOLE, "frame.console");
+_Static_assert(offsetof(firmvisor_frame, console_count) == FRAME_CONSOLE_COUNT, "frame.console_count");
 _Static_assert(sizeof(firmvisor_frame) == FRAME_SIZE, "frame size");
 
 /*
