@@ -37,6 +37,11 @@ func bootMachine(hartid: UInt64, fdt: UInt64) {
           let platform = PlatformDescription(deviceTree: tree) else {
         bootFailure(uart: 0x1000_0000, test: 0x10_0000, "the moved device tree does not read back at ", value: fdt)
     }
+    if platform.aia.unsupportedLayout {
+        bootFailure(uart: platform.uart.base, test: platform.testDevice.base,
+                    "an AIA layout the monitor cannot wall (several machine-level APLIC domains or IMSIC regions, e.g. one per socket); the last M-level APLIC domain is at ",
+                    value: platform.aia.aplicMachine.base)
+    }
     let harts = Int(plan.harts)
     // The static storage CShim reserves must hold the Swift state: a broken
     // build invariant, not something a guest can cause.

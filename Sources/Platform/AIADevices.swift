@@ -24,6 +24,13 @@ public struct AIADevices: Sendable, Equatable {
     public var aplicSources = 0
     /// The M domain delivers by MSI (it has an `msi-parent`), not directly.
     public var aplicDeliversMSIs = false
+    /// The tree describes more than the monitor can wall and bind: several
+    /// machine-level APLIC domains or IMSIC regions (a multi-socket layout
+    /// with one per socket), an IMSIC node with several `reg` regions, or
+    /// more AIA nodes than the parser keeps. A domain or file region left
+    /// out would be reachable by the guests (an APLIC could then be pointed
+    /// at the monitor's memory), so the monitor refuses such a machine.
+    public var unsupportedLayout = false
 
     public init() {}
 
@@ -49,6 +56,8 @@ struct AIANodeFacts {
     var interrupt: UInt32 = 0
     /// `riscv,num-ids` or `riscv,num-sources`.
     var count = 0
+    /// `reg` holds more than one region.
+    var severalRegions = false
 }
 
 /// The AIA nodes of a tree, collected in one pass: an APLIC's `msi-parent`
@@ -56,6 +65,8 @@ struct AIANodeFacts {
 struct AIANodes {
     var nodes: (AIANodeFacts, AIANodeFacts, AIANodeFacts, AIANodeFacts) = (.init(), .init(), .init(), .init())
     var count = 0
+    /// More nodes than ``nodes`` holds were found.
+    var overflowed = false
 
     mutating func add(_ facts: AIANodeFacts) {
         switch count {
@@ -63,7 +74,9 @@ struct AIANodes {
         case 1: nodes.1 = facts
         case 2: nodes.2 = facts
         case 3: nodes.3 = facts
-        default: return  // more domains than QEMU `virt` has: the first four decide
+        default:
+            overflowed = true
+            return
         }
         count += 1
     }
@@ -79,11 +92,16 @@ struct AIANodes {
 
     func resolve() -> AIADevices {
         var devices = AIADevices()
+        devices.unsupportedLayout = overflowed
         var machineIMSIC: UInt32 = 0
+        var machineIMSICs = 0
+        var machineDomains = 0
         for i in 0..<count {
             let n = node(i)
             guard n.isIMSIC else { continue }
             if n.interrupt == AIADevices.machineExternal {
+                machineIMSICs += 1
+                if n.severalRegions { devices.unsupportedLayout = true }
                 devices.imsicMachine = n.region
                 devices.imsicIdentities = n.count
                 machineIMSIC = n.phandle
@@ -96,10 +114,12 @@ struct AIANodes {
             guard !n.isIMSIC else { continue }
             let byMSI = n.msiParent != 0 && n.msiParent == machineIMSIC
             guard byMSI || n.interrupt == AIADevices.machineExternal else { continue }
+            machineDomains += 1
             devices.aplicMachine = n.region
             devices.aplicSources = n.count
             devices.aplicDeliversMSIs = byMSI
         }
+        if machineIMSICs > 1 || machineDomains > 1 { devices.unsupportedLayout = true }
         return devices
     }
 }

@@ -84,6 +84,7 @@ public struct PlatformDescription: Sendable, Equatable {
                 var facts = f.aia
                 facts.region = region
                 facts.isIMSIC = f.kind == .imsics
+                facts.severalRegions = f.secondReg != nil
                 aiaNodes.add(facts)
             case .other: break
             }
