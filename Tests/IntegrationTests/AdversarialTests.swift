@@ -57,6 +57,32 @@ struct AdversarialTests {
         #expect(status == 0, "scripts/adversary exit status \(status)")
     }
 
+    /// On `-M virt,aia=aplic-imsic` the firmware aims the APLIC M domain's
+    /// MSIs at the monitor's region (a bus master no PMP checks): natively
+    /// they land in DRAM there (checked by the native run below), under the
+    /// monitor the configuration stays virtual, is reported, and the monitor
+    /// keeps serving the sweep, MPRV and random-word attacks around it.
+    @Test("The APLIC cannot be aimed at the monitor (aia=aplic-imsic), natively it lands",
+          .timeLimit(.minutes(4)), arguments: [false, true])
+    func aplicAimedAtTheMonitor(native: Bool) async throws {
+        let script = try Self.script()
+        _ = try TestEnvironment.monitorImage()
+        let session = try ConsoleSession(name: "adversary-aia\(native ? "-native" : "")", executable: script,
+                                         arguments: ["--no-build", "--smp", "2", "--timeout", "150", "--aia", "aplic-imsic"]
+                                            + (native ? ["--native"] : []),
+                                         hardLimit: 200, logDirectory: TestEnvironment.logDirectory)
+        let status = try await session.waitForExit(within: 190)
+        session.stop()
+        let text = session.log.text
+        #expect(!text.contains("[firmvisor] monitor fault"), "the monitor faulted:\n\(session.log.tail())")
+        #expect(text.contains("ADV: PASS aplic-msi-at-monitor"), "\(session.log.tail())")
+        if !native {
+            #expect(text.contains("APLIC MSI address configuration that could reach the monitor"),
+                    "\(session.log.tail())")
+        }
+        #expect(status == 0, "scripts/adversary exit status \(status)")
+    }
+
     @Test("The monitor survives the adversarial firmware", .timeLimit(.minutes(5)), arguments: [1, 8])
     func survives(smp: Int) async throws {
         let script = try Self.script()

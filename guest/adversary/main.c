@@ -337,6 +337,65 @@ static void pmp_allow_all(void)
     csr_write(pmpcfg0, 0x1f);
 }
 
+/* ---- The APLIC's MSIs aimed at the monitor (aia=aplic-imsic) ----------------- */
+
+#define APLIC_M            0x0c000000UL
+#define APLIC_DOMAINCFG    0x0000
+#define APLIC_SOURCECFG(s) (4UL * (s))
+#define APLIC_MMSIADDRCFG  0x1bc0
+#define APLIC_MMSIADDRCFGH 0x1bc4
+#define APLIC_SETIPNUM     0x1cdc
+#define APLIC_SETIENUM     0x1edc
+#define APLIC_GENMSI       0x3000
+#define APLIC_TARGET(s)    (0x3000 + 4UL * (s))
+#define APLIC_SOURCE       60          /* no device on QEMU virt */
+#define APLIC_EIID         0x5a
+
+/*
+ * The APLIC is a bus master no PMP checks: a firmware that programs the M
+ * domain's MSI address can make it write anywhere. Aim it at the monitor's
+ * region (the first word, hart index 0, no group) and fire two MSIs, one
+ * through a source (setipnum) and one through genmsi. Natively (the region
+ * is plain DRAM there) both land, which the test checks; under the monitor
+ * the configuration must stay virtual: the register reads back as written
+ * (as on the hardware), the monitor reports it, and keeps running (the rest
+ * of the run and the script's checks).
+ */
+static void test_aplic_msi_at_monitor(void)
+{
+    struct result r;
+    begin(&r, "aplic-msi-at-monitor");
+    u64 target = native ? (u64)&scratch[0][0] : monitor_base;
+    if (native) w32(target, 0);
+    u32 ppn = (u32)(target >> 12);
+    w32(APLIC_M + APLIC_DOMAINCFG, 0);
+    w32(APLIC_M + APLIC_SOURCECFG(APLIC_SOURCE), 4);               /* edge, rising */
+    w32(APLIC_M + APLIC_TARGET(APLIC_SOURCE), APLIC_EIID);         /* hart index 0 */
+    w32(APLIC_M + APLIC_MMSIADDRCFG, ppn);
+    w32(APLIC_M + APLIC_MMSIADDRCFGH, (u32)(target >> 44));         /* LHXW = HHXW = 0 */
+    EXPECT_EQ(&r, "mmsiaddrcfg-readback", r32(APLIC_M + APLIC_MMSIADDRCFG), ppn);
+    w32(APLIC_M + APLIC_SETIENUM, APLIC_SOURCE);
+    w32(APLIC_M + APLIC_DOMAINCFG, 1u << 8);                       /* IE */
+    w32(APLIC_M + APLIC_SETIPNUM, APLIC_SOURCE);
+    w32(APLIC_M + APLIC_GENMSI, APLIC_EIID + 1);                   /* hart index 0 */
+    u64 t0 = now();
+    while (now() - t0 < 20 * TICKS_PER_MS) ;
+    if (native) {
+        u32 landed = r32(target);
+        EXPECT_EQ(&r, "native-msi-landed", landed == APLIC_EIID || landed == APLIC_EIID + 1, 1);
+    }
+    /* Put the domain back: no source, no MSI address, IE off. */
+    w32(APLIC_M + APLIC_DOMAINCFG, 0);
+    w32(APLIC_M + APLIC_SOURCECFG(APLIC_SOURCE), 0);
+    w32(APLIC_M + APLIC_MMSIADDRCFG, 0);
+    w32(APLIC_M + APLIC_MMSIADDRCFGH, 0);
+    /* Still served: a trapped CSR access and a CLINT access. */
+    csr_write(mscratch, 0x5a5a);
+    EXPECT_EQ(&r, "mscratch-after", csr_read(mscratch), 0x5a5a);
+    EXPECT_EQ(&r, "msip0-after", r32(MSIP(0)), 0);
+    end(&r);
+}
+
 /* ---- A1: loads, stores, AMOs, jumps into the monitor ------------------------- */
 
 static void test_monitor_sweep(void)
@@ -1272,7 +1331,7 @@ void adversary_main(u64 a0, u64 a1)
     trap_stack_tops[a0] = csr_read(mscratch);
     const volatile u32 *p = (const volatile u32 *)PARAM_ADDR;
     u64 seed = 0x9e3779b97f4a7c15UL, words = 10000, flood_n = 2000;
-    int sandbox = 0;
+    int sandbox = 0, aia = 0;
     if (p[0] == PARAM_MAGIC) {
         seed = ((u64)p[3] << 32) | p[2];
         words = p[4];
@@ -1280,6 +1339,7 @@ void adversary_main(u64 a0, u64 a1)
         trace_words = p[6] != 0;
         if (p[7] | p[8]) { run_from = p[7]; run_to = p[8]; }
         sandbox = p[9] != 0;
+        aia = p[10] != 0;
     }
     harts[a0].rng = seed ^ (0x100000001b3UL * (a0 + 1));
     if (a0 != 0) secondary(a0);
@@ -1313,7 +1373,9 @@ void adversary_main(u64 a0, u64 a1)
     csr_write(mie, 0);
     pmp_allow_all();
 
-    if (native) {
+    if (native && aia) {
+        test_aplic_msi_at_monitor();
+    } else if (native) {
         if (where > 0)
             puts_("ADV: NOTE native run (the memory node ends at the end of DRAM): monitor-sweep, "
                   "mprv-and-paging-into-monitor, mret-mpp2, random-words-*, pmp-lock-over-monitor skipped\n");
@@ -1323,6 +1385,13 @@ void adversary_main(u64 a0, u64 a1)
         test_payload_plic_pmp();
         test_payload_sie_leak();
         test_mei_masked();
+    } else if (aia) {
+        puts_("ADV: NOTE aia=aplic-imsic: the PLIC tests do not apply\n");
+        test_monitor_sweep();
+        test_mprv_monitor();
+        test_aplic_msi_at_monitor();
+        test_mret_mpp2();
+        random_words("random-words-vM", 3, words);
     } else if (sandbox) {
         puts_("ADV: NOTE sandbox policy: only sandbox-payload runs\n");
         test_sandbox(1);
