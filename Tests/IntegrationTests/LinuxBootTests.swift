@@ -150,7 +150,12 @@ struct LinuxBootTests {
     /// guest runs).
     static let kvmConfigurations: [Configuration] = [1, 4].flatMap { smp in
         ["rv64", "rv64,sstc=false"].map { Configuration(smp: smp, cpu: $0, kvm: true) }
-    }
+    } + [
+        // Linux 6.12 as a hypervisor on the AIA machine: its VS guests' G-stage
+        // faults pass through the monitor (medeleg keeps 21/23 for the
+        // two-stage device emulation) while the IMSIC carries its IPIs.
+        Configuration(smp: 4, cpu: "rv64", kvm: true, linux612: true, aia: "aplic-imsic"),
+    ]
 
     /// Boots once; returns the verdict line, QEMU's exit status, the console,
     /// and with `c.kvm` the FIRMVISOR-KVM verdict line ("" without).
