@@ -530,7 +530,15 @@ struct ReferenceHart {
     }
 
     /// `sret`: SIE <- SPIE, SPIE <- 1, mode <- SPP, SPP <- U, MPRV <- 0.
-    mutating func sret() -> UInt64 {
+    /// With H, executed with V = 0 (Hypervisor chapter, "Trap Return": "SRET
+    /// then sets hstatus.SPV=0, and in sstatus sets SPP=0, SIE=SPIE, and
+    /// SPIE=1"); `hstatus` is held by the real hart.
+    mutating func sret<E: HartEnvironment>(_ env: inout E) -> UInt64 {
+        if hasH {
+            // Only a set SPV changes hstatus (the harness records writes).
+            let hstatus = env.readPassthroughCSR(CSR(0x600))
+            if hstatus & (1 << 7) != 0 { env.writePassthroughCSR(CSR(0x600), hstatus & ~(1 << 7)) }
+        }
         let target: PrivilegeMode = mstatus & Status.spp != 0 ? .supervisor : .user
         let spie = mstatus & Status.spie != 0
         mstatus = (mstatus & ~Status.sie) | (spie ? Status.sie : 0)
@@ -576,7 +584,7 @@ struct ReferenceHart {
         case .sret:
             guard hasS else { return illegal() }
             guard mode == .machine || (mode == .supervisor && mstatus & Status.tsr == 0) else { return illegal() }
-            return .resume(pc: sret())
+            return .resume(pc: sret(&env))
         case .wfi:
             guard mode == .machine || (mode == .supervisor && mstatus & Status.tw == 0) else { return illegal() }
             return mip(&env) & mie != 0 ? .resume(pc: next) : .waitForInterrupt(pc: next)
