@@ -55,7 +55,8 @@
 #define MAX_CPUS 16
 #define SLEEPS 50
 #define SLEEP_NS 10000000ULL          /* 10 ms */
-#define MAX_SLEEP_NS 2000000000ULL    /* generous: host load, see riscv-facts.md */
+#define MAX_SLEEP_NS 2000000000ULL    /* generous: host load, see riscv-facts.md; */
+                                      /* per 8 CPUs, as QEMU shares the host's cores */
 #define RING_ROUNDS 100
 #define TLB_ROUNDS 100
 #define TLB_PAGES 4
@@ -428,7 +429,9 @@ static __attribute__((noreturn)) void cpu_child(int idx, int cpu, int ncpus)
         r.sleeps++;
         if (d < SLEEP_NS)
             child_fail(&r, "sleep shorter than asked (ns)", (long)d);
-        if (d > MAX_SLEEP_NS)
+        /* A lost timer interrupt shows as a sleep far longer than this; a
+         * host running 16 harts on 2 cores stretched one to 2.15 s in CI. */
+        if (d > MAX_SLEEP_NS * (1 + (u64)ncpus / 8))
             child_fail(&r, "sleep far longer than asked (ns)", (long)d);
     }
     seen = current_cpu();
