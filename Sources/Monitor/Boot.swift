@@ -233,7 +233,6 @@ func enterFirmware(hartid: UInt64, fdt: UInt64, dyninfo: UInt64) -> Never {
     csr_write_mideleg(context.pointee.hart.mideleg.rawValue)
     if configuration.smaia.imsicIdentities > 0 {
         configureMachineFile(identities: configuration.smaia.imsicIdentities)
-        context.pointee.drainsMachineFile = true
     }
     // The real hart starts in the firmware's world.
     context.pointee.installed = .payload

@@ -57,9 +57,6 @@ struct HartContext {
     var pmpAddressesInstalled = false
     /// This hart's `mtimecmp` in the virtual CLINT, cached for the trap path.
     var timerDeadline: UInt64 = VirtualCLINT.resetMTimeCmp
-    /// The hart has an M-level IMSIC file, which is the monitor's inbox:
-    /// MEIP is the firmware's virtual file's line, not the real `mip.MEIP`.
-    var drainsMachineFile = false
     /// The hart's load reservation on a device (an emulated `lr`): the real
     /// hart keeps one reservation, whichever world made it.
     var deviceReservation = DeviceReservation()
@@ -73,6 +70,12 @@ struct HartContext {
     /// virtual hart would otherwise push beyond.
     var hart: VirtualHart
     var statistics = Statistics()
+
+    /// The hart has an M-level IMSIC file, which is the monitor's inbox
+    /// (``configureMachineFile(identities:)``): MEIP is the firmware's
+    /// virtual file's line, not the real `mip.MEIP`.
+    @inline(__always)
+    var drainsMachineFile: Bool { hart.configuration.smaia.imsicIdentities > 0 }
 
     init(hart: VirtualHart, index: Int, clintBase: UInt64, layout: PMPLayout, trace: TraceKinds,
          frame: UnsafeMutablePointer<firmvisor_frame>, policies: Policies, memory: PlatformDescription.Region) {

@@ -191,8 +191,7 @@ extension HartContext {
     /// Raises a fault of the firmware's MPRV access with `MPV = 1` into its
     /// virtual M-mode: `mtval` is a guest virtual address (GVA = 1).
     mutating func takeVirtualFault(_ fault: TwoStageTranslation.Fault, value: UInt64, pc: UInt64) -> UInt64 {
-        hart.takeException(code: fault.code, value: value, pc: pc,
-                           hypervisor: HypervisorTrapValues(gva: true, mtinst: fault.mtinst, mtval2: fault.mtval2))
+        hart.takeException(code: fault.code, value: value, pc: pc, hypervisor: fault.hypervisor)
     }
 
     /// Whether a leaf entry lets the firmware's MPRV access through to the

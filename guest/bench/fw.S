@@ -57,69 +57,51 @@ LOOP(csrr_mstatus, csrr t3, mstatus)
 LOOP(csrr_mepc, csrr t3, mepc)
 
 /*
- * Self-IPI round trips (one hart): send, take the interrupt, clear it at its
- * source, mret, see the handler's flag. a6 is the flag, a7 the handler's
- * scratch; nothing else in the loop is touched by the handlers.
- *   u64 fw_loop_ipi_clint(u64 n)                the CLINT: msip[0] = 1, MSI
+ * Self-IPI round trips (one hart): send (a store of 1 to the address in a1),
+ * take the interrupt, clear it at its source, mret, see the handler's flag.
+ * a6 is the flag, a7 the handler's scratch; nothing else in the loop is
+ * touched by the handlers.
+ *   u64 fw_loop_ipi_clint(u64 n, u64 msip)      the CLINT: this hart's msip,
+ *                                               MSI, msip cleared
  *   u64 fw_loop_ipi_imsic(u64 n, u64 file)      the AIA: identity 1 written to
  *                                               this hart's M-level IMSIC file
  *                                               (seteipnum_le), MEI, claimed
  *                                               with csrrw mtopei
  */
-    .globl fw_loop_ipi_clint
-    .balign 4
-fw_loop_ipi_clint:
-    lla     t0, ipi_clint_handler
-    csrrw   t6, mtvec, t0
-    li      t0, 8
-    csrs    mie, t0                     /* MSIE */
-    li      t5, 0x02000000              /* CLINT msip[0] */
-    li      t4, 1
-    mv      t2, a0
-    csrsi   mstatus, 8                  /* MIE */
-    csrr    t0, instret
-1:  li      a6, 0
-    sw      t4, 0(t5)
-2:  beqz    a6, 2b
-    addi    t2, t2, -1
-    bnez    t2, 1b
-    csrr    t1, instret
-    csrci   mstatus, 8
-    csrw    mie, zero
-    csrw    mtvec, t6
-    sub     a0, t1, t0
+#define IPI_LOOP(name, handler, enable)  \
+    .globl fw_loop_##name;              \
+    .balign 4;                          \
+fw_loop_##name:                         \
+    lla     t0, handler;                \
+    csrrw   t6, mtvec, t0;              \
+    li      t0, enable;                 \
+    csrs    mie, t0;                    \
+    mv      t5, a1;                     \
+    li      t4, 1;                      \
+    mv      t2, a0;                     \
+    csrsi   mstatus, 8;                 \
+    csrr    t0, instret;                \
+1:  li      a6, 0;                      \
+    sw      t4, 0(t5);                  \
+2:  beqz    a6, 2b;                     \
+    addi    t2, t2, -1;                 \
+    bnez    t2, 1b;                     \
+    csrr    t1, instret;                \
+    csrci   mstatus, 8;                 \
+    csrw    mie, zero;                  \
+    csrw    mtvec, t6;                  \
+    sub     a0, t1, t0;                 \
     ret
+
+IPI_LOOP(ipi_clint, ipi_clint_handler, 0x8)       /* MSIE */
+IPI_LOOP(ipi_imsic, ipi_imsic_handler, 0x800)     /* MEIE */
 
     .balign 4
 ipi_clint_handler:
-    li      a7, 0x02000000
+    li      a7, 0x02000000              /* CLINT msip[0] */
     sw      zero, 0(a7)
     li      a6, 1
     mret
-
-    .globl fw_loop_ipi_imsic
-    .balign 4
-fw_loop_ipi_imsic:
-    lla     t0, ipi_imsic_handler
-    csrrw   t6, mtvec, t0
-    li      t0, 0x800
-    csrs    mie, t0                     /* MEIE */
-    mv      t5, a1                      /* this hart's M-level file page */
-    li      t4, 1                       /* identity 1 */
-    mv      t2, a0
-    csrsi   mstatus, 8
-    csrr    t0, instret
-1:  li      a6, 0
-    sw      t4, 0(t5)
-2:  beqz    a6, 2b
-    addi    t2, t2, -1
-    bnez    t2, 1b
-    csrr    t1, instret
-    csrci   mstatus, 8
-    csrw    mie, zero
-    csrw    mtvec, t6
-    sub     a0, t1, t0
-    ret
 
     .balign 4
 ipi_imsic_handler:

@@ -13,13 +13,15 @@ u64 fw_loop_csrr_mscratch(u64 n);
 u64 fw_loop_csrr_mstatus(u64 n);
 u64 fw_loop_csrr_mepc(u64 n);
 u64 fw_instret_pair(void);
-u64 fw_loop_ipi_clint(u64 n);
+u64 fw_loop_ipi_clint(u64 n, u64 msip);
 u64 fw_loop_ipi_imsic(u64 n, u64 file);
 u64 fw_probe_mtopi(void);
 
 #define IPI_N 1000
 /* QEMU virt,aia=aplic-imsic: hart 0's M-level IMSIC interrupt file. */
 #define IMSIC_M_FILE0 0x24000000UL
+/* QEMU virt: hart 0's CLINT msip. */
+#define CLINT_MSIP0 0x02000000UL
 
 static __attribute__((noreturn)) void power_off(u32 code)
 {
@@ -74,7 +76,7 @@ void fw_main(void)
     report("trap", trap);
     /* IPI round trips: the loop's own instructions (4 per IPI besides the
      * store) are not subtracted; natively they are most of the figure. */
-    report("ipi_clint", fw_loop_ipi_clint(IPI_N) / IPI_N);
+    report("ipi_clint", fw_loop_ipi_clint(IPI_N, CLINT_MSIP0) / IPI_N);
     if (fw_probe_mtopi()) {
         /* Own file: delivery on, no threshold, identity 1 enabled. */
         __asm__ volatile("csrw 0x350, %0; csrw 0x351, %1" :: "r"(0x70UL), "r"(1UL));

@@ -85,23 +85,26 @@ public enum TwoStageTranslation {
         case unsupportedMode
     }
 
-    /// The exception an outcome raises, in the terms of a trap into M-mode.
+    /// The exception an outcome raises, in the terms of a trap into M-mode:
+    /// `mcause` and the H extension's trap values (``HypervisorTrapValues``),
+    /// GVA set, as `mtval` holds the guest virtual address that was walked.
     public struct Fault: Sendable, Equatable {
         /// `mcause`.
         public var code: UInt64
-        /// `mtval2`: the faulting guest physical address shifted right by 2
-        /// for a guest-page fault, else 0.
-        public var mtval2: UInt64
-        /// `mtinst`: the pseudoinstruction "64-bit read for VS-stage address
-        /// translation" (0x3000) for a guest-page fault on a VS-stage
-        /// page-table read, else 0 (always allowed: "Trap Instruction Register").
-        public var mtinst: UInt64
+        /// GVA = 1; `mtval2`: the faulting guest physical address shifted
+        /// right by 2 for a guest-page fault, else 0; `mtinst`: the
+        /// pseudoinstruction "64-bit read for VS-stage address translation"
+        /// (0x3000) for a guest-page fault on a VS-stage page-table read,
+        /// else 0 (always allowed: "Trap Instruction Register").
+        public var hypervisor: HypervisorTrapValues
+
+        @inlinable public var mtval2: UInt64 { hypervisor.mtval2 }
+        @inlinable public var mtinst: UInt64 { hypervisor.mtinst }
 
         @inlinable
         public init(code: UInt64, mtval2: UInt64, mtinst: UInt64) {
             self.code = code
-            self.mtval2 = mtval2
-            self.mtinst = mtinst
+            self.hypervisor = HypervisorTrapValues(gva: true, mtinst: mtinst, mtval2: mtval2)
         }
     }
 
